@@ -1,0 +1,14 @@
+# The two entry points the README promises: `make bench` and `make test`.
+VENV ?= .venv
+
+$(VENV)/.installed: pyproject.toml scripts/install.sh
+	bash scripts/install.sh $(VENV)
+
+.PHONY: install bench test
+install: $(VENV)/.installed
+
+bench: install
+	$(VENV)/bin/tokenfall bench --concurrency 1,4,16
+
+test: install
+	$(VENV)/bin/python -m pytest -q

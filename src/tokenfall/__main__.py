@@ -1,0 +1,3 @@
+from tokenfall.cli import main
+
+main()

@@ -1,0 +1,170 @@
+"""What the CLI and Python users share: each function takes a config, does one job, returns plain data."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+from typing import Protocol
+
+from tokenfall import __version__, cost, fingerprint, models
+from tokenfall.bench import metrics, runner
+from tokenfall.engines import create
+from tokenfall.errors import Interrupted, TokenfallError
+from tokenfall.models import tokenizers
+from tokenfall.store import Ledger
+from tokenfall.types import BenchConfig, LevelSummary, Load, RequestRecord
+from tokenfall.workloads import prompts as prompt_sets
+
+
+class Progress(Protocol):
+    def level(self, label: str, total: int | None) -> None: ...
+    def tokens(self, n: int) -> None: ...
+    def request_done(self) -> None: ...
+
+
+class _Silent:
+    def level(self, label, total): pass
+    def tokens(self, n): pass
+    def request_done(self): pass
+
+
+def _check(config: BenchConfig) -> None:
+    for load in config.loads:
+        if load.mode != "concurrency" and not (load.rate and load.rate > 0):
+            raise TokenfallError(f"load {load.mode}: give a positive --rate")
+        if load.concurrency < 1:
+            raise TokenfallError(f"--concurrency {load.concurrency}: must be >= 1")
+        if load.requests is None and load.duration_s is None:
+            raise TokenfallError("give --requests or --duration so the run stops by itself")
+        if load.requests is not None and load.requests < 1:
+            raise TokenfallError(f"--requests {load.requests}: must be >= 1")
+    if config.prompts.output_tokens < 1:
+        raise TokenfallError(f"--output-tokens {config.prompts.output_tokens}: must be >= 1")
+
+
+def bench(config: BenchConfig, db: str | None = None, progress: Progress | None = None) -> dict:
+    """Serve a model on an engine, drive each load level through it, store raw records and summaries.
+
+    Returns the ledger row of the run (id, status, summary with per-level metrics and cost).
+    Ctrl-C keeps completed requests: the run is stored as incomplete and KeyboardInterrupt re-raised.
+    """
+    _check(config)
+    progress = progress or _Silent()
+    model = models.resolve(config.model)
+    meter = fingerprint.PowerMeter()
+    cost.pricing(**config.price.model_dump())  # validate prices before spending minutes measuring
+    engine = create(config.engine, model, config.engine_options)
+    processes = getattr(engine.opts, "processes", 1)
+    ledger = Ledger(db)
+    fp = {"machine": fingerprint.machine(), "tokenfall": __version__, "model": model.model_dump(), "power_source": meter.source}
+    run_id = ledger.new_run("bench", config.model_dump(), fp)
+    summaries: list[LevelSummary] = []
+    status = "failed"
+    try:
+        asyncio.run(_bench_levels(config, engine, model, processes, ledger, run_id, meter, progress, summaries))
+        status = "complete"
+    except KeyboardInterrupt:
+        status = "incomplete"
+        kept = sum(1 for r in ledger.requests(run_id) if not r.warmup)
+        raise Interrupted(run_id, kept) from None
+    finally:
+        ledger.finish(run_id, status, [s.model_dump() for s in summaries])
+        row = ledger.run(run_id)
+        ledger.close()
+    failed_all = [s for s in summaries if s.requests_ok == 0 and s.requests_failed]
+    if failed_all:
+        kinds = ", ".join(f"{k} x{v}" for k, v in failed_all[0].errors.items())
+        raise TokenfallError(f"every request of level {failed_all[0].label} failed ({kinds}); run {run_id} keeps the records")
+    return row
+
+
+async def _bench_levels(config, engine, model, processes, ledger, run_id, meter, progress, summaries: list) -> None:
+    await engine.start()
+    try:
+        ledger.set_engine(run_id, engine.info().model_dump())
+        tok = engine.tokenizer
+        if tok is None and config.tokenizer:
+            tok = tokenizers.load(models.resolve(config.tokenizer))
+        n_unique = min(max((ld.requests or 256) for ld in config.loads), 512)
+        requests = prompt_sets.build(n_unique, config.prompts, tok)
+        for level, load in enumerate(config.loads):
+            summaries.append(await _one_level(config, engine, model, processes, requests, tok, level, load,
+                                              ledger, run_id, meter, progress))
+    finally:
+        await engine.stop()
+
+
+async def _one_level(config, engine, model, processes, requests, tok, level, load: Load, ledger, run_id, meter, progress):
+    sink: list[RequestRecord] = []
+    warm = load.model_copy(update={"mode": "concurrency", "requests": load.warmup_requests, "duration_s": None,
+                                   "concurrency": min(load.concurrency, max(load.warmup_requests, 1))})
+    if load.warmup_requests:
+        await runner.run_level(engine, requests, warm, level, sink, timeout_s=config.timeout_s, warmup=True)
+    progress.level(load.label, load.requests)
+    meter.start()
+    try:
+        if processes > 1:
+            sink += await asyncio.to_thread(runner.run_level_processes, processes, config.engine, model, config.engine_options,
+                                            requests, load, level, timeout_s=config.timeout_s)
+        else:
+            def on_tokens(n):
+                progress.tokens(n)
+            measured: list[RequestRecord] = []
+            try:
+                await runner.run_level(engine, requests, load, level, measured, timeout_s=config.timeout_s, on_tokens=on_tokens)
+            finally:
+                sink += measured
+    finally:
+        if tok is not None:
+            runner.count_tokens(sink, requests, tok)
+        ledger.add_requests(run_id, sink)
+    summary = metrics.summarize(sink, level, load.label, open_loop=load.mode != "concurrency", slo=config.slo)
+    meter.sample()
+    measured_w = meter.watts()
+    p = cost.pricing(**config.price.model_dump(), measured_watts=measured_w)
+    ok = [r for r in sink if not r.warmup and r.error is None and r.t_first is not None]
+    summary.cost = cost.price(p, summary.input_tokens_per_s, summary.output_tokens_per_s, metrics.prefill_share(ok), run_id)
+    return summary
+
+
+
+
+def runs(db: str | None = None, limit: int = 50) -> list[dict]:
+    ledger = Ledger(db)
+    try:
+        return ledger.runs(limit)
+    finally:
+        ledger.close()
+
+
+def show(run_id: str, db: str | None = None) -> dict:
+    ledger = Ledger(db)
+    try:
+        return ledger.run(run_id)
+    finally:
+        ledger.close()
+
+
+def export(run_id: str, fmt: str, db: str | None = None) -> str:
+    """A run as one JSON document (run + raw records) or as CSV of per-request records."""
+    ledger = Ledger(db)
+    try:
+        run = ledger.run(run_id)
+        records = ledger.requests(run["id"])
+    finally:
+        ledger.close()
+    if fmt == "json":
+        return json.dumps({"run": run, "requests": [r.model_dump() for r in records]}, indent=2)
+    if fmt == "csv":
+        buf = io.StringIO()
+        fields = [f for f in RequestRecord.model_fields if f != "token_times"] + ["n_token_times"]
+        w = csv.DictWriter(buf, fieldnames=fields)
+        w.writeheader()
+        for r in records:
+            d = r.model_dump()
+            d["n_token_times"] = len(d.pop("token_times"))
+            w.writerow(d)
+        return buf.getvalue()
+    raise TokenfallError(f"--format {fmt}: use json or csv")

@@ -1,0 +1,1 @@
+"""Drive load through an engine and turn raw per-request timestamps into metrics."""

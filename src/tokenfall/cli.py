@@ -1,0 +1,290 @@
+"""Thin command line over tokenfall.api: parse, call one api function, print."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from tokenfall import __version__
+from tokenfall.errors import Interrupted, TokenfallError
+
+out = Console()
+err = Console(stderr=True)
+
+
+def _ints(value: str, name: str) -> list[int]:
+    try:
+        vals = [int(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise click.BadParameter(f"'{value}' is not a comma-separated list of integers", param_hint=name) from None
+    if not vals or min(vals) < 1:
+        raise click.BadParameter(f"'{value}': give positive integers, e.g. 1,4,16", param_hint=name)
+    return vals
+
+
+def _floats(value: str, name: str) -> list[float]:
+    try:
+        vals = [float(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise click.BadParameter(f"'{value}' is not a comma-separated list of numbers", param_hint=name) from None
+    if not vals or min(vals) <= 0:
+        raise click.BadParameter(f"'{value}': give positive rates in requests/s, e.g. 2,8", param_hint=name)
+    return vals
+
+
+def _kv(pairs: tuple[str, ...], name: str) -> dict:
+    opts = {}
+    for p in pairs:
+        k, sep, v = p.partition("=")
+        if not sep or not k:
+            raise click.BadParameter(f"'{p}': use KEY=VALUE", param_hint=name)
+        try:
+            opts[k] = json.loads(v)
+        except json.JSONDecodeError:
+            opts[k] = v
+    return opts
+
+
+def _slo(value: str | None) -> dict:
+    if not value:
+        return {}
+    keys = {"ttft": "ttft_s", "tpot": "tpot_s", "e2e": "e2e_s"}
+    out_ = {}
+    for part in value.split(","):
+        k, _, v = part.partition("=")
+        if k.strip() not in keys:
+            raise click.BadParameter(f"'{part}': keys are ttft, tpot, e2e (seconds), e.g. ttft=0.5,tpot=0.05", param_hint="--slo")
+        try:
+            out_[keys[k.strip()]] = float(v.rstrip("s"))
+        except ValueError:
+            raise click.BadParameter(f"'{part}': value must be seconds, e.g. ttft=0.5", param_hint="--slo") from None
+    return out_
+
+
+class _Live:
+    """Rich progress bar with live output tokens/s."""
+
+    def __init__(self, progress: Progress):
+        self.p, self.task, self.n, self.t0 = progress, None, 0, 0.0
+
+    def level(self, label, total):
+        import time
+
+        if self.task is not None:
+            self.p.update(self.task, visible=False)
+        self.task = self.p.add_task(label, total=total, tps=0.0)
+        self.n, self.t0 = 0, time.monotonic()
+
+    def tokens(self, n):
+        import time
+
+        self.n += n
+        self.p.update(self.task, tps=self.n / max(time.monotonic() - self.t0, 1e-6))
+
+    def request_done(self):
+        self.p.advance(self.task)
+
+
+def _fmt(x, scale=1.0, digits=3):
+    return "-" if x is None else f"{x * scale:.{digits}g}"
+
+
+def _table(run: dict) -> Table:
+    t = Table(title=f"run {run['id']} ({run['status']})")
+    for col in ("load", "ok/fail", "req/s", "in tok/s", "out tok/s", "TTFT p50/p90/p99 ms", "TPOT p50/p99 ms",
+                "ITL p50 ms", "$/M in", "$/M out", "$/M blend"):
+        t.add_column(col, justify="right")
+    for s in run["summary"] or []:
+        c = s.get("cost") or {}
+        tt, tp = s["ttft_s"], s["tpot_excl_first_s"]
+        t.add_row(s["label"], f"{s['requests_ok']}/{s['requests_failed']}", _fmt(s["requests_per_s"]),
+                  _fmt(s["input_tokens_per_s"], digits=4), _fmt(s["output_tokens_per_s"], digits=4),
+                  "/".join(_fmt(tt[k], 1e3) for k in ("p50", "p90", "p99")),
+                  "/".join(_fmt(tp[k], 1e3) for k in ("p50", "p99")), _fmt(s["itl_s"]["p50"], 1e3),
+                  _fmt(c.get("usd_per_m_input")), _fmt(c.get("usd_per_m_output")), _fmt(c.get("usd_per_m_blended")))
+    return t
+
+
+def _print_run(run: dict) -> None:
+    out.print(_table(run))
+    levels = run["summary"] or []
+    for s in levels:
+        if s["errors"]:
+            out.print(f"errors at {s['label']}: " + ", ".join(f"{k} x{v}" for k, v in s["errors"].items()))
+        if s.get("token_count_diff"):
+            out.print(f"token counts at {s['label']}: server/stream {s['tokens_out']} vs tokenizer {s['tokens_out_tokenizer']}"
+                      f" (diff {s['token_count_diff']})")
+        if s.get("goodput_rps") is not None:
+            out.print(f"goodput at {s['label']}: {s['goodput_rps']:.3g} req/s meeting the SLO ({s['slo_attainment']:.1%})")
+    if levels and levels[0].get("cost"):
+        out.print("[bold]cost assumptions[/bold]")
+        for a in levels[0]["cost"]["assumptions"][:3]:
+            out.print(f"  - {a}")
+        out.print("  - per level: hour split by measured prefill/decode time share; blended = (3*in + out)/4")
+    eng = run.get("engine") or {}
+    if eng:
+        m = eng["model"]
+        out.print(f"engine {eng['name']} ({eng['version']}); model {m.get('name')} {m.get('quant_type') or ''} sha256 {str(m.get('sha256'))[:12]}")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="tokenfall")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.option("--db", type=click.Path(dir_okay=False), help="Ledger SQLite file (default: user data dir).")
+@click.pass_context
+def cli(ctx, debug, db):
+    """tokenfall: measure what a token costs on a real engine."""
+    ctx.obj = {"debug": debug, "db": db}
+
+
+@cli.command()
+@click.option("-m", "--model", help="smollm2-135m (default), gemma3-270m, a GGUF path, an HF dir, or URL#served-name.")
+@click.option("-e", "--engine", default="llamacpp", show_default=True, help="llamacpp | openai | transformers")
+@click.option("-o", "--opt", "opts", multiple=True, help="Engine option KEY=VALUE (repeatable), e.g. -o parallel=16.")
+@click.option("--tokenizer", help="Local model whose tokenizer sizes prompts and counts tokens (for remote servers).")
+@click.option("-c", "--concurrency", default="1,4,16", show_default=True, help="Closed-loop levels (comma list = sweep).")
+@click.option("--rate", help="Open-loop request rates per second (comma list); replaces --concurrency.")
+@click.option("--arrival", type=click.Choice(["constant", "poisson"]), default="poisson", show_default=True)
+@click.option("--max-concurrency", type=int, help="Cap on in-flight requests in open loop.")
+@click.option("-n", "--requests", type=int, help="Requests per level [default: max(16, 4 x concurrency)].")
+@click.option("--duration", type=float, help="Seconds per level (stops sending after this).")
+@click.option("--warmup", type=int, default=2, show_default=True, help="Warm-up requests per level, excluded from metrics.")
+@click.option("--input-tokens", type=int, default=32, show_default=True)
+@click.option("--output-tokens", type=int, default=32, show_default=True)
+@click.option("--prompts", "prompts_file", type=click.Path(), help="JSONL file of {\"prompt\": ..., \"max_tokens\": ...}.")
+@click.option("--no-ignore-eos", is_flag=True, help="Let the model stop early instead of pinning output length.")
+@click.option("--chat", is_flag=True, help="Send prompts as chat messages.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--slo", help="Latency SLO for goodput, seconds: ttft=0.5,tpot=0.05,e2e=10")
+@click.option("--hardware", help="Catalog entry to price with (default: the cloud CPU instance matching this machine).")
+@click.option("--usd-per-hour", type=float, help="Your own hourly price (energy then added from --watts).")
+@click.option("--watts", type=float, help="Power draw to price energy, when not measurable.")
+@click.option("--usd-per-kwh", type=float, default=0.15, show_default=True)
+@click.option("--utilisation", type=float, default=1.0, show_default=True, help="Share of paid hours doing this work.")
+@click.option("--timeout", type=float, default=300.0, show_default=True, help="Per-request timeout, seconds.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of tables.")
+@click.pass_context
+def bench(ctx, model, engine, opts, tokenizer, concurrency, rate, arrival, max_concurrency, requests, duration, warmup,
+          input_tokens, output_tokens, prompts_file, no_ignore_eos, chat, seed, slo, hardware, usd_per_hour, watts,
+          usd_per_kwh, utilisation, timeout, as_json):
+    """Serve a model, drive load through it, report latency, throughput and $/M tokens."""
+    from tokenfall import api
+    from tokenfall.types import BenchConfig, Load, PriceSpec, Prompts, Slo
+
+    if rate:
+        loads = [Load(mode=arrival, rate=r, max_concurrency=max_concurrency, requests=requests if requests or duration else max(16, int(r * 10)),
+                      duration_s=duration, warmup_requests=warmup, seed=seed) for r in _floats(rate, "--rate")]
+    else:
+        loads = [Load(mode="concurrency", concurrency=c, requests=requests if requests or duration else max(16, 4 * c),
+                      duration_s=duration, warmup_requests=warmup, seed=seed) for c in _ints(concurrency, "--concurrency")]
+    config = BenchConfig(
+        model=model, engine=engine, engine_options=_kv(opts, "--opt"), tokenizer=tokenizer, loads=loads,
+        prompts=Prompts(source="jsonl" if prompts_file else "synthetic", path=prompts_file, input_tokens=input_tokens,
+                        output_tokens=output_tokens, ignore_eos=not no_ignore_eos, chat=chat, seed=seed),
+        slo=Slo(**_slo(slo)), timeout_s=timeout,
+        price=PriceSpec(hardware=hardware, usd_per_hour=usd_per_hour, watts=watts, usd_per_kwh=usd_per_kwh, utilisation=utilisation))
+    if as_json:
+        run = api.bench(config, db=ctx.obj["db"])
+        click.echo(json.dumps(run, indent=2))
+        return
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[tps]:.0f} tok/s"),
+                  TimeElapsedColumn(), console=err, transient=True) as p:
+        run = api.bench(config, db=ctx.obj["db"], progress=_Live(p))
+    _print_run(run)
+
+
+@cli.command()
+@click.option("--limit", type=int, default=30, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def runs(ctx, limit, as_json):
+    """List stored runs, newest first."""
+    from tokenfall import api
+
+    rows = api.runs(ctx.obj["db"], limit)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    t = Table()
+    for col in ("run", "kind", "status", "model", "engine", "levels", "best out tok/s", "best $/M out"):
+        t.add_column(col)
+    for r in rows:
+        levels = r["summary"] or []
+        best = max(levels, key=lambda s: s["output_tokens_per_s"], default=None)
+        eng = r["engine"] or {}
+        t.add_row(r["id"], r["kind"], r["status"], str(r["config"].get("model") or "smollm2-135m"), eng.get("name", r["config"].get("engine", "")),
+                  ",".join(s["label"] for s in levels), _fmt(best and best["output_tokens_per_s"], digits=4),
+                  _fmt(best and (best.get("cost") or {}).get("usd_per_m_output")))
+    out.print(t)
+
+
+@cli.command()
+@click.argument("run_id")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def show(ctx, run_id, as_json):
+    """Show one run: per-level metrics, cost and its assumptions."""
+    from tokenfall import api
+
+    run = api.show(run_id, ctx.obj["db"])
+    if as_json:
+        click.echo(json.dumps(run, indent=2))
+        return
+    _print_run(run)
+    m = run["fingerprint"]["machine"]
+    out.print(f"machine: {m['cpu']}, {m['cores']} cores, {m['memory_bytes'] and round(m['memory_bytes'] / 2**30, 1)} GiB, "
+              f"ISA {' '.join(m['isa'])}, {m['os']}; GPUs: {', '.join(m['gpus']) or 'none'}")
+
+
+@cli.command()
+@click.argument("run_id")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False), help="Write to a file (atomically) instead of stdout.")
+@click.pass_context
+def export(ctx, run_id, fmt, output):
+    """Export a run with its raw per-request records."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from tokenfall import api
+
+    text = api.export(run_id, fmt, ctx.obj["db"])
+    if not output:
+        click.echo(text, nl=False)
+        return
+    target = Path(output)
+    if not target.parent.exists():
+        raise TokenfallError(f"--output {output}: directory {target.parent} does not exist")
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(tmp, target)
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in argv
+    try:
+        cli.main(args=argv, prog_name="tokenfall", standalone_mode=False)
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
+    except click.Abort:
+        err.print("aborted")
+        sys.exit(130)
+    except click.ClickException as e:
+        if debug:
+            raise
+        msg = e.format_message().replace("\n", " ")
+        err.print(f"error: {msg} (see tokenfall --help)", markup=False, highlight=False)
+        sys.exit(2)
+    except (TokenfallError, Interrupted) as e:
+        if debug:
+            raise
+        err.print(f"error: {e}" if isinstance(e, TokenfallError) else str(e), markup=False, highlight=False)
+        sys.exit(e.exit_code)

@@ -1,0 +1,288 @@
+"""In-process llama.cpp with real continuous batching.
+
+One scheduler thread owns the llama context. Each step it packs one token per decoding sequence plus
+bounded chunks of pending prompts into a single multi-sequence ``llama_batch``, calls ``llama_decode``
+once, and samples every sequence that produced logits with its own C ``llama_sampler`` chain. New
+requests join between steps; prompts longer than ``prefill_chunk`` are split across steps so running
+decodes are never stalled for a whole long prompt. ctypes releases the GIL during ``llama_decode``,
+so the asyncio side keeps streaming while the model computes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import ctypes
+import heapq
+import os
+import queue
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import AsyncIterator, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from tokenfall.errors import EngineError, TokenfallError
+from tokenfall.models.tokenizers import LlamaTokenizer
+from tokenfall.types import Chunk, EngineInfo, ModelInfo, Request
+
+KV_TYPES = {"f32": 0, "f16": 1, "q4_0": 2, "q4_1": 3, "q5_0": 6, "q5_1": 7, "q8_0": 8}  # ggml_type ids
+
+
+def _quiet_logs():
+    import llama_cpp
+
+    global _LOG_CB
+    if "_LOG_CB" not in globals():
+        _LOG_CB = llama_cpp.llama_log_callback(lambda level, text, data: None)
+        llama_cpp.llama_log_set(_LOG_CB, ctypes.c_void_p(0))
+        llama_cpp.llama_backend_init()
+
+
+def load_model(path: str, n_gpu_layers: int = 0, vocab_only: bool = False):
+    import llama_cpp
+
+    _quiet_logs()
+    mp = llama_cpp.llama_model_default_params()
+    mp.n_gpu_layers = n_gpu_layers
+    mp.vocab_only = vocab_only
+    model = llama_cpp.llama_model_load_from_file(path.encode(), mp)
+    if not model:
+        raise TokenfallError(f"llama.cpp could not load '{path}'; check that it is a complete GGUF file for a supported architecture")
+    return model
+
+
+@dataclass
+class _Seq:
+    req: Request
+    loop: asyncio.AbstractEventLoop
+    out: asyncio.Queue
+    tokens: list[int]
+    seq_id: int = -1
+    n_past: int = 0          # prompt tokens already in the KV cache
+    last: int = -1           # last sampled token, fed at the next step
+    n_gen: int = 0
+    sampler: object = None
+    cancelled: bool = False
+    utf8: object = field(default_factory=lambda: codecs.getincrementaldecoder("utf-8")(errors="replace"))
+
+    @property
+    def prefilling(self) -> bool:
+        return self.n_past < len(self.tokens)
+
+
+class LlamaCppEngine:
+    name: ClassVar[str] = "llamacpp"
+    requires: ClassVar = (("llama_cpp", "llamacpp"),)
+
+    class Options(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        seq_ctx: int = Field(1024, ge=32, description="KV cells per sequence (prompt + output)")
+        n_batch: int = Field(512, ge=1, description="max tokens per llama_decode step")
+        parallel: int = Field(32, ge=1, le=256, description="max sequences decoding at once")
+        prefill_chunk: int = Field(256, ge=1, description="max prompt tokens of one request per step")
+        n_threads: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+        kv_type: Literal["f32", "f16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1"] = "f16"
+        flash_attn: bool | None = Field(None, description="None lets llama.cpp decide")
+        n_gpu_layers: int = 0
+
+        @model_validator(mode="after")
+        def _fits(self):
+            if self.parallel > self.n_batch:
+                raise ValueError(f"parallel={self.parallel} exceeds n_batch={self.n_batch}: every decoding sequence needs a batch slot")
+            if self.kv_type not in ("f16", "f32") and self.flash_attn is False:
+                raise ValueError(f"kv_type={self.kv_type} (quantized V cache) needs flash attention; drop flash_attn=false")
+            return self
+
+    def __init__(self, model: ModelInfo, options: Options):
+        if model.kind != "gguf":
+            raise TokenfallError(f"engine 'llamacpp' needs a GGUF model, got {model.kind} '{model.ref}'; use --engine transformers or openai")
+        self.model_info, self.opts = model, options
+        self.tokenizer: LlamaTokenizer | None = None
+        self._pending: queue.Queue = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self.steps = 0
+
+    def info(self) -> EngineInfo:
+        import llama_cpp
+
+        return EngineInfo(name=self.name, version=f"llama-cpp-python {llama_cpp.__version__}",
+                          options=self.opts.model_dump(), model=self.model_info)
+
+    async def start(self) -> None:
+        import llama_cpp as ll
+
+        self._ll = ll
+        self._model = await asyncio.to_thread(load_model, self.model_info.path, self.opts.n_gpu_layers)
+        cp = ll.llama_context_default_params()
+        o = self.opts
+        cp.n_ctx, cp.n_batch, cp.n_ubatch, cp.n_seq_max = o.seq_ctx * o.parallel, o.n_batch, o.n_batch, o.parallel
+        cp.n_threads = cp.n_threads_batch = o.n_threads
+        cp.type_k = cp.type_v = KV_TYPES[o.kv_type]
+        # One KV stream per sequence: a sequence's cells always start at 0, as they do when it runs alone.
+        # A unified cache places sequences at varying cell offsets, which changes SIMD summation order in
+        # attention and made batched greedy output drift from single-sequence output (measured).
+        cp.kv_unified = False
+        cp.no_perf = True
+        cp.flash_attn_type = {None: -1, False: 0, True: 1}[o.flash_attn]
+        self._ctx = ll.llama_init_from_model(self._model, cp)
+        if not self._ctx:
+            raise TokenfallError(f"llama.cpp could not create a context (seq_ctx={o.seq_ctx} x parallel={o.parallel}); lower them")
+        self._mem = ll.llama_get_memory(self._ctx)
+        self.tokenizer = LlamaTokenizer(ll.llama_model_get_vocab(self._model))
+        self._batch = ll.llama_batch_init(o.n_batch, 0, 1)
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="llamacpp-scheduler", daemon=True)
+        self._thread.start()
+
+    async def stop(self) -> None:
+        if self._thread is None:
+            return
+        self._stop.set()
+        self._pending.put(None)
+        await asyncio.to_thread(self._thread.join)
+        self._thread = None
+        ll = self._ll
+        ll.llama_batch_free(self._batch)
+        ll.llama_free(self._ctx)
+        ll.llama_model_free(self._model)
+
+    async def stream(self, request: Request) -> AsyncIterator[Chunk]:
+        if self._thread is None:
+            raise RuntimeError("engine not started")
+        tokens = request.prompt_tokens if request.prompt_tokens is not None else self.tokenizer.encode(request.prompt)
+        if not tokens:
+            raise EngineError("empty_prompt", "prompt has no tokens")
+        if len(tokens) + request.max_tokens > self.opts.seq_ctx:
+            raise EngineError("context_overflow", f"{len(tokens)} prompt + {request.max_tokens} output tokens exceed seq_ctx={self.opts.seq_ctx}")
+        seq = _Seq(req=request, loop=asyncio.get_running_loop(), out=asyncio.Queue(), tokens=list(tokens))
+        self._pending.put(seq)
+        try:
+            while True:
+                item = await seq.out.get()
+                if isinstance(item, Exception):
+                    raise item
+                yield item
+                if item.finish_reason is not None:
+                    return
+        finally:
+            seq.cancelled = True  # consumer gone (timeout, cancel): the scheduler frees the slot
+
+    # ---- scheduler thread -------------------------------------------------------------------
+
+    def _emit(self, seq: _Seq, item) -> None:
+        seq.loop.call_soon_threadsafe(seq.out.put_nowait, item)
+
+    def _new_sampler(self, req: Request):
+        ll = self._ll
+        chain = ll.llama_sampler_chain_init(ll.llama_sampler_chain_default_params())
+        if req.temperature <= 0:
+            ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_greedy())
+        else:
+            ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_top_k(40))
+            ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_top_p(0.95, 1))
+            ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_temp(req.temperature))
+            ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_dist(req.seed & 0xFFFFFFFF))
+        return chain
+
+    def _release(self, seq: _Seq, free_ids: list[int]) -> None:
+        ll = self._ll
+        ll.llama_memory_seq_rm(self._mem, seq.seq_id, -1, -1)
+        if seq.sampler:
+            ll.llama_sampler_free(seq.sampler)
+            seq.sampler = None
+        heapq.heappush(free_ids, seq.seq_id)
+
+    def _loop(self) -> None:
+        ll, o, b = self._ll, self.opts, self._batch
+        free_ids = list(range(o.parallel))  # a heap: the lowest free id first
+        waiting: deque[_Seq] = deque()
+        active: list[_Seq] = []
+        while not self._stop.is_set():
+            # take in everything submitted since the last step; block only when idle
+            try:
+                while True:
+                    item = self._pending.get(block=not active and not waiting, timeout=None if not active and not waiting else 0)
+                    if item is None:
+                        break
+                    waiting.append(item)
+            except queue.Empty:
+                pass
+            if self._stop.is_set():
+                break
+            while waiting and free_ids:
+                seq = waiting.popleft()
+                if not seq.cancelled:
+                    seq.seq_id, seq.sampler = heapq.heappop(free_ids), self._new_sampler(seq.req)
+                    active.append(seq)
+            # llama_decode ran 2x slower per step when a batch's sequence ids were out of order (measured)
+            active.sort(key=lambda s: s.seq_id)
+            for seq in [s for s in active if s.cancelled]:
+                active.remove(seq)
+                self._release(seq, free_ids)
+            if not active:
+                continue
+            # one batch in seq-id order: one token per decoding sequence, then bounded prompt chunks in the
+            # room left (decoders are never starved by a long prompt)
+            room = o.n_batch - sum(1 for s in active if not s.prefilling)
+            n, owners = 0, []
+            for seq in active:
+                if not seq.prefilling:
+                    self._put(b, n, seq.last, len(seq.tokens) + seq.n_gen - 1, seq.seq_id, True)
+                    owners.append((seq, n))
+                    n += 1
+                elif room > 0:
+                    take = min(len(seq.tokens) - seq.n_past, o.prefill_chunk, room)
+                    for p in range(seq.n_past, seq.n_past + take):
+                        last = p == len(seq.tokens) - 1
+                        self._put(b, n, seq.tokens[p], p, seq.seq_id, last)
+                        if last:
+                            owners.append((seq, n))
+                        n += 1
+                    seq.n_past += take
+                    room -= take
+            b.n_tokens = n
+            rc = ll.llama_decode(self._ctx, b)
+            self.steps += 1
+            if rc != 0:
+                err = EngineError("decode_failed", f"llama_decode returned {rc}")
+                for seq in active:
+                    self._emit(seq, err)
+                    self._release(seq, free_ids)
+                active.clear()
+                continue
+            now = time.monotonic()
+            for seq, idx in owners:
+                tok = ll.llama_sampler_sample(seq.sampler, self._ctx, idx)
+                seq.n_gen += 1
+                seq.last = tok
+                eog = self.tokenizer.is_eog(tok)
+                text = "" if eog else seq.utf8.decode(self.tokenizer.piece(tok))
+                finish = None
+                if eog and not seq.req.ignore_eos:
+                    finish = "stop"
+                elif seq.n_gen >= seq.req.max_tokens:
+                    finish = "length"
+                if finish:
+                    text += seq.utf8.decode(b"", final=True)
+                self._emit(seq, Chunk(t=now, text=text, n_tokens=1, finish_reason=finish,
+                                      prompt_tokens=len(seq.tokens) if finish else None,
+                                      completion_tokens=seq.n_gen if finish else None))
+                if finish:
+                    active.remove(seq)
+                    self._release(seq, free_ids)
+        for seq in active + list(waiting):
+            self._emit(seq, EngineError("engine_stopped", "engine stopped"))
+            if seq in active:
+                self._release(seq, free_ids)
+
+    @staticmethod
+    def _put(b, i: int, token: int, pos: int, seq_id: int, logits: bool) -> None:
+        b.token[i] = token
+        b.pos[i] = pos
+        b.n_seq_id[i] = 1
+        b.seq_id[i][0] = seq_id
+        b.logits[i] = logits

