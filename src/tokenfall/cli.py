@@ -267,6 +267,22 @@ def export(ctx, run_id, fmt, output):
     os.replace(tmp, target)
 
 
+@cli.command("mock-server")
+@click.option("--port", type=int, default=8700, show_default=True)
+@click.option("--ttft", type=float, default=0.0, show_default=True, help="Seconds before the first token.")
+@click.option("--itl", type=float, default=0.0, show_default=True, help="Seconds between tokens.")
+@click.option("--faults", help="Comma list cycled per request: ok,reset,500,malformed,stall,truncate")
+def mock_server(port, ttft, itl, faults):
+    """Serve a no-op OpenAI-compatible streaming endpoint on 127.0.0.1 (tests your client, not a model)."""
+    from tokenfall.mockserver import serve
+
+    err.print(f"mock server on http://127.0.0.1:{port}/v1 (model name: mock); Ctrl-C stops it")
+    try:
+        serve("127.0.0.1", port, ttft, itl, faults.split(",") if faults else None)
+    except ValueError as e:
+        raise TokenfallError(f"--faults: {e}") from e
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     debug = "--debug" in argv
@@ -281,10 +297,10 @@ def main(argv: list[str] | None = None) -> None:
         if debug:
             raise
         msg = e.format_message().replace("\n", " ")
-        err.print(f"error: {msg} (see tokenfall --help)", markup=False, highlight=False)
+        err.print(f"error: {msg} (see tokenfall --help)", markup=False, highlight=False, soft_wrap=True)
         sys.exit(2)
     except (TokenfallError, Interrupted) as e:
         if debug:
             raise
-        err.print(f"error: {e}" if isinstance(e, TokenfallError) else str(e), markup=False, highlight=False)
+        err.print(f"error: {e}" if isinstance(e, TokenfallError) else str(e), markup=False, highlight=False, soft_wrap=True)
         sys.exit(e.exit_code)

@@ -10,7 +10,7 @@ from tokenfall.errors import TokenfallError
 
 
 def did_you_mean(name: str, known: list[str], what: str) -> TokenfallError:
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
+    close = [k for k in sorted(known) if name.lower() in k.lower()][:1] or difflib.get_close_matches(name, known, n=1, cutoff=0.5)
     hint = f" Did you mean '{close[0]}'?" if close else ""
     return TokenfallError(f"unknown {what} '{name}'.{hint} Known: {', '.join(sorted(known))}")
 

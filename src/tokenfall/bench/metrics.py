@@ -47,12 +47,14 @@ def tpot_incl_first(r: RequestRecord) -> float | None:
 
 
 def window(records: list[RequestRecord]) -> tuple[float, float]:
-    """Steady-state window: from the first measured send to the last send, when that covers at least
-    half the run; otherwise (all requests sent at once) to the last completion."""
+    """Steady-state window: from the first measured send to the last send (excluding the drain after it),
+    when that window holds at least half the output tokens; otherwise the whole span to the last completion."""
     start = min(r.t_sent for r in records)
     last_send = max(r.t_sent for r in records)
     end = max((r.t_done or r.t_sent) for r in records)
-    return (start, last_send) if last_send - start >= 0.5 * (end - start) else (start, end)
+    times = [t for r in records for t in r.token_times]
+    inside = sum(1 for t in times if t <= last_send)
+    return (start, last_send) if times and inside >= 0.5 * len(times) else (start, end)
 
 
 def prefill_share(records: list[RequestRecord]) -> float:
