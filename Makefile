@@ -11,4 +11,4 @@ bench: install
 	$(VENV)/bin/tokenfall bench --concurrency 1,4,16
 
 test: install
-	$(VENV)/bin/python -m pytest -q
+	$(VENV)/bin/python -m pytest -q; rc=$$?; [ $$rc -ne 5 ] || echo "pytest collected no tests" >&2; exit $$rc

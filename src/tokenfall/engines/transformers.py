@@ -23,7 +23,10 @@ def load_hf(info: ModelInfo, dtype: str = "float32", device: str = "cpu"):
     """(model, tokenizer) for a GGUF file or an HF directory, on ``device``."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()  # their bars would tear through tokenfall's own progress display
+    hf_logging.set_verbosity_error()
     kw = {"gguf_file": Path(info.path).name} if info.kind == "gguf" else {}
     where = str(Path(info.path).parent) if info.kind == "gguf" else info.path
     try:
