@@ -9,7 +9,7 @@ when >= 95% of it completes and p99 lateness stays under 1 s.
 GuideLLM 0.8.1 is installed into its own venv (~/.cache/tokenfall/guidellm-venv; torch==2.13.0 first, so it
 does not pull a CUDA build); its synthetic prompts use the bundled model's tokenizer saved as an HF directory.
 
-    python benchmarks/loadgen_capacity.py [--rates 100,200,300,400,500,600] [--seconds 8]
+    python benchmarks/loadgen_capacity.py [--rates 200,300,400,600,800,1200] [--seconds 8]
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ def sustained(rows: list[tuple[float, float, float]]) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rates", default="100,200,300,400,500,600")
+    ap.add_argument("--rates", default="200,300,400,600,800,1200")
     ap.add_argument("--seconds", type=float, default=8.0)
     ap.add_argument("--port", type=int, default=8731)
     a = ap.parse_args()
