@@ -109,11 +109,10 @@ async def _one_level(config, engine, model, processes, requests, tok, level, loa
             sink += await asyncio.to_thread(runner.run_level_processes, processes, config.engine, model, config.engine_options,
                                             requests, load, level, timeout_s=config.timeout_s)
         else:
-            def on_tokens(n):
-                progress.tokens(n)
             measured: list[RequestRecord] = []
             try:
-                await runner.run_level(engine, requests, load, level, measured, timeout_s=config.timeout_s, on_tokens=on_tokens)
+                await runner.run_level(engine, requests, load, level, measured, timeout_s=config.timeout_s,
+                                       on_tokens=progress.tokens, on_done=progress.request_done)
             finally:
                 sink += measured
     finally:

@@ -100,3 +100,15 @@ def test_ctrl_c_keeps_completed_requests(db):
     status, = con.execute("SELECT status FROM runs").fetchone()
     n, = con.execute("SELECT count(*) FROM requests").fetchone()
     assert status == "incomplete" and 0 < n < 500
+
+
+def test_server_errors_on_every_request_are_one_line_exit_2(db):
+    from tokenfall.mockserver import MockServer
+
+    with MockServer(faults=["500"]) as srv:
+        r = cli("--db", db, "bench", "-m", srv.url + "#mock", "-e", "openai", "-c", "2", "-n", "4", "--warmup", "0")
+    assert r.returncode == 2, r.stderr
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1 and "every request of level c=2 failed (http_500 x4)" in lines[0]
+    status, = sqlite3.connect(db).execute("SELECT status FROM runs").fetchone()
+    assert status == "complete"  # the records are kept for inspection

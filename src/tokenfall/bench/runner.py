@@ -53,7 +53,7 @@ def count_tokens(records: list[RequestRecord], requests: list[Request], tokenize
 
 async def run_level(engine, requests: list[Request], load: Load, level: int, sink: list[RequestRecord], *,
                     timeout_s: float | None = 300.0, warmup: bool = False, on_tokens: Callable[[int], None] | None = None,
-                    t0: float | None = None, offsets: list[float] | None = None, first_id: int = 0, stride: int = 1) -> list[RequestRecord]:
+                    on_done: Callable[[], None] | None = None, t0: float | None = None, offsets: list[float] | None = None, first_id: int = 0, stride: int = 1) -> list[RequestRecord]:
     """Send ``requests`` (cycled) under ``load``; completed records land in ``sink``.
 
     A client process among several gets its share through ``offsets`` (open loop: its slice of the
@@ -73,6 +73,8 @@ async def run_level(engine, requests: list[Request], load: Load, level: int, sin
 
     async def go(req: Request, t_sched: float) -> None:
         sink.append(await one(engine, req, t_sched, level, warmup, timeout_s, on_tokens))
+        if on_done:
+            on_done()
 
     if t0 > time.monotonic():
         await asyncio.sleep(t0 - time.monotonic())

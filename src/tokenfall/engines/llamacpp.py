@@ -82,10 +82,10 @@ class LlamaCppEngine:
         n_batch: int = Field(512, ge=1, description="max tokens per llama_decode step")
         parallel: int = Field(32, ge=1, le=256, description="max sequences decoding at once")
         prefill_chunk: int = Field(256, ge=1, description="max prompt tokens of one request per step")
-        n_threads: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
-        kv_type: Literal["f32", "f16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1"] = "f16"
+        n_threads: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, description="llama.cpp compute threads")
+        kv_type: Literal["f32", "f16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1"] = Field("f16", description="KV cache type (quantized types need flash attention)")
         flash_attn: bool | None = Field(None, description="None lets llama.cpp decide")
-        n_gpu_layers: int = 0
+        n_gpu_layers: int = Field(0, ge=-1, description="layers to offload to a GPU build (-1 = all)")
 
         @model_validator(mode="after")
         def _fits(self):

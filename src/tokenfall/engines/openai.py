@@ -26,13 +26,13 @@ class OpenAIEngine:
 
     class Options(BaseModel):
         model_config = ConfigDict(extra="forbid")
-        endpoint: Literal["completions", "chat"] = "completions"
+        endpoint: Literal["completions", "chat"] = Field("completions", description="/v1/completions or /v1/chat/completions")
         api_key_env: str = Field("OPENAI_API_KEY", description="name of the environment variable holding the key")
         timeout_s: float = Field(300.0, gt=0, description="per-request limit, connect to last byte")
-        connect_timeout_s: float = Field(10.0, gt=0)
+        connect_timeout_s: float = Field(10.0, gt=0, description="TCP connect limit")
         pin_output: bool = Field(True, description="send ignore_eos/min_tokens so outputs have the asked length")
         processes: int = Field(1, ge=1, le=64, description="client processes sharing the load")
-        max_connections: int = Field(4096, ge=1)
+        max_connections: int = Field(4096, ge=1, description="connection pool size per client process")
 
     def __init__(self, model: ModelInfo, options: Options):
         if model.kind != "remote":

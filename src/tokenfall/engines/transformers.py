@@ -1,6 +1,7 @@
 """HF transformers ``generate`` on torch, one request at a time: the naive baseline other engines are compared to.
 
-GGUF files are loaded dequantized through transformers' ``gguf_file=`` support; HF directories load as usual.
+GGUF files load through transformers' ``gguf_file=`` support (transformers 5.x keeps the packed GGUF weights and
+computes in the requested dtype, float32 by default); HF directories load as usual.
 """
 
 from __future__ import annotations
@@ -43,9 +44,9 @@ class TransformersEngine:
 
     class Options(BaseModel):
         model_config = ConfigDict(extra="forbid")
-        dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+        dtype: Literal["float32", "bfloat16", "float16"] = Field("float32", description="torch dtype of the weights")
         device: str = Field("auto", description="auto = cuda when present, else cpu")
-        n_threads: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+        n_threads: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, description="torch intra-op threads")
 
     def __init__(self, model: ModelInfo, options: Options):
         if model.kind not in ("gguf", "hf"):
