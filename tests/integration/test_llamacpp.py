@@ -82,3 +82,19 @@ def test_eos_stops_unless_ignored_and_context_is_checked(smollm):
     (text, times), overflow = run(main())
     assert len(times) == 50
     assert getattr(overflow, "kind", None) == "context_overflow"
+
+
+def test_chat_requests_use_the_models_template(smollm):
+    async def main():
+        e = create("llamacpp", smollm, {"parallel": 2})
+        await e.start()
+        try:
+            text, times = await _generate(e, "What is the capital of France?", 12, chat=True, ignore_eos=False)
+            templated = e._chat("hi")
+        finally:
+            await e.stop()
+        return text, templated
+
+    text, templated = run(main())
+    assert "<|im_start|>user\nhi<|im_end|>" in templated and templated.rstrip().endswith("assistant")
+    assert text.strip()  # a 135M model answers something; correctness is the eval issue's business

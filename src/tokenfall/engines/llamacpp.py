@@ -153,7 +153,10 @@ class LlamaCppEngine:
     async def stream(self, request: Request) -> AsyncIterator[Chunk]:
         if self._thread is None:
             raise RuntimeError("engine not started")
-        tokens = request.prompt_tokens if request.prompt_tokens is not None else self.tokenizer.encode(request.prompt)
+        if request.chat:
+            tokens = self.tokenizer.encode(self._chat(request.prompt))
+        else:
+            tokens = request.prompt_tokens if request.prompt_tokens is not None else self.tokenizer.encode(request.prompt)
         if not tokens:
             raise EngineError("empty_prompt", "prompt has no tokens")
         if len(tokens) + request.max_tokens > self.opts.seq_ctx:
@@ -170,6 +173,23 @@ class LlamaCppEngine:
                     return
         finally:
             seq.cancelled = True  # consumer gone (timeout, cancel): the scheduler frees the slot
+
+    def _chat(self, text: str) -> str:
+        """One user turn through the model's own chat template (from the GGUF), ready for the reply."""
+        ll = self._ll
+        tmpl = ll.llama_model_chat_template(self._model, None)
+        if not tmpl:
+            raise EngineError("no_chat_template", "this GGUF has no chat template; send plain prompts")
+        msg = (ll.llama_chat_message * 1)(ll.llama_chat_message(b"user", text.encode()))
+        cap = 4 * len(text) + 256
+        buf = ctypes.create_string_buffer(cap)
+        n = ll.llama_chat_apply_template(tmpl, msg, 1, True, buf, cap)
+        if n > cap:
+            buf = ctypes.create_string_buffer(n)
+            n = ll.llama_chat_apply_template(tmpl, msg, 1, True, buf, n)
+        if n < 0:
+            raise EngineError("chat_template_failed", "llama.cpp could not apply the model's chat template")
+        return buf.raw[:n].decode("utf-8", errors="replace")
 
     # ---- scheduler thread -------------------------------------------------------------------
 

@@ -96,7 +96,11 @@ class TransformersEngine:
             def end(self):
                 pass
 
-        ids = request.prompt_tokens if request.prompt_tokens is not None else self.tokenizer.encode(request.prompt)
+        if request.chat:
+            ids = tok.apply_chat_template([{"role": "user", "content": request.prompt}], add_generation_prompt=True, tokenize=True)
+            ids = list(ids["input_ids"] if hasattr(ids, "keys") else ids)
+        else:
+            ids = request.prompt_tokens if request.prompt_tokens is not None else self.tokenizer.encode(request.prompt)
         kw = dict(max_new_tokens=request.max_tokens, do_sample=request.temperature > 0, pad_token_id=tok.eos_token_id)
         if request.temperature > 0:
             kw["temperature"] = request.temperature
