@@ -25,33 +25,11 @@ from typing import AsyncIterator, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tokenfall.errors import EngineError, TokenfallError
+from tokenfall.models.llama import load_model
 from tokenfall.models.tokenizers import LlamaTokenizer
 from tokenfall.types import Chunk, EngineInfo, ModelInfo, Request
 
 KV_TYPES = {"f32": 0, "f16": 1, "q4_0": 2, "q4_1": 3, "q5_0": 6, "q5_1": 7, "q8_0": 8}  # ggml_type ids
-
-
-def _quiet_logs():
-    import llama_cpp
-
-    global _LOG_CB
-    if "_LOG_CB" not in globals():
-        _LOG_CB = llama_cpp.llama_log_callback(lambda level, text, data: None)
-        llama_cpp.llama_log_set(_LOG_CB, ctypes.c_void_p(0))
-        llama_cpp.llama_backend_init()
-
-
-def load_model(path: str, n_gpu_layers: int = 0, vocab_only: bool = False):
-    import llama_cpp
-
-    _quiet_logs()
-    mp = llama_cpp.llama_model_default_params()
-    mp.n_gpu_layers = n_gpu_layers
-    mp.vocab_only = vocab_only
-    model = llama_cpp.llama_model_load_from_file(path.encode(), mp)
-    if not model:
-        raise TokenfallError(f"llama.cpp could not load '{path}'; check that it is a complete GGUF file for a supported architecture")
-    return model
 
 
 @dataclass

@@ -60,7 +60,7 @@ def load(info: ModelInfo):
             import llama_cpp
         except ImportError:
             raise TokenfallError("reading a GGUF tokenizer needs llama.cpp: pip install 'tokenfall[llamacpp]'") from None
-        from tokenfall.engines.llamacpp import load_model
+        from tokenfall.models.llama import load_model
 
         model = load_model(info.path, vocab_only=True)
         return LlamaTokenizer(llama_cpp.llama_model_get_vocab(model), owner=model)

@@ -1,0 +1,33 @@
+"""Loading GGUF weights into llama.cpp (quietly), shared by the engine and the tokenizer."""
+
+from __future__ import annotations
+
+import ctypes
+
+from tokenfall.errors import TokenfallError
+
+_LOG_CB = None
+
+
+def _quiet_logs():
+    """Silence llama.cpp's stderr chatter once per process (it would tear through the progress display)."""
+    import llama_cpp
+
+    global _LOG_CB
+    if _LOG_CB is None:
+        _LOG_CB = llama_cpp.llama_log_callback(lambda level, text, data: None)
+        llama_cpp.llama_log_set(_LOG_CB, ctypes.c_void_p(0))
+        llama_cpp.llama_backend_init()
+
+
+def load_model(path: str, n_gpu_layers: int = 0, vocab_only: bool = False):
+    import llama_cpp
+
+    _quiet_logs()
+    mp = llama_cpp.llama_model_default_params()
+    mp.n_gpu_layers = n_gpu_layers
+    mp.vocab_only = vocab_only
+    model = llama_cpp.llama_model_load_from_file(path.encode(), mp)
+    if not model:
+        raise TokenfallError(f"llama.cpp could not load '{path}'; check that it is a complete GGUF file for a supported architecture")
+    return model
