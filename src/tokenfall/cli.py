@@ -236,6 +236,18 @@ def show(ctx, run_id, as_json):
         click.echo(json.dumps(run, indent=2))
         return
     _print_run(run)
+    d = Table(title="details (seconds unless noted)")
+    for col in ("load", "E2E p50/p99", "TPOT incl. first p50/p99 (GuideLLM)", "lateness p99", "window s",
+                "out tokens: server/stream vs tokenizer", "Wh/M out"):
+        d.add_column(col, justify="right")
+    for s in run["summary"] or []:
+        c = s.get("cost") or {}
+        d.add_row(s["label"], f"{_fmt(s['e2e_s']['p50'])}/{_fmt(s['e2e_s']['p99'])}",
+                  f"{_fmt(s['tpot_incl_first_s']['p50'])}/{_fmt(s['tpot_incl_first_s']['p99'])}",
+                  _fmt(s["lateness_s"]["p99"]), _fmt(s["window_s"]),
+                  f"{s['tokens_out']} vs {s['tokens_out_tokenizer'] if s['tokens_out_tokenizer'] is not None else '-'}",
+                  _fmt(c.get("wh_per_m_output")))
+    out.print(d)
     m = run["fingerprint"]["machine"]
     out.print(f"machine: {m['cpu']}, {m['cores']} cores, {m['memory_bytes'] and round(m['memory_bytes'] / 2**30, 1)} GiB, "
               f"ISA {' '.join(m['isa'])}, {m['os']}; GPUs: {', '.join(m['gpus']) or 'none'}")

@@ -10,7 +10,6 @@ from tokenfall.mockserver import MockServer
 from tokenfall.store import Ledger
 from tokenfall.types import BenchConfig, Load, Prompts
 
-
 PROMPTS = ["Count from one to thirty: one, two,", "Once upon a time, in a small village,",
            "The list of planets in order is", "Here is a long story about a river:"]
 

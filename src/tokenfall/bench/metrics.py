@@ -8,6 +8,7 @@ ITL = gaps between successive token arrivals, pooled over requests (token-weight
 from __future__ import annotations
 
 from collections import Counter
+from itertools import pairwise
 
 import numpy as np
 
@@ -75,7 +76,7 @@ def summarize(records: list[RequestRecord], level: int, label: str, open_loop: b
     out_in_window = sum(scale.get(id(r), 1.0) for r in ok for t in r.token_times if t0 <= t <= t1)
     in_in_window = sum(n_in(r) for r in ok if t0 <= r.t_first <= t1)
     done_in_window = sum(1 for r in ok if r.t_done is not None and t0 <= r.t_done <= t1)
-    itl = [b - a for r in ok for a, b in zip(r.token_times, r.token_times[1:])]
+    itl = [b - a for r in ok for a, b in pairwise(r.token_times)]
     tok_counts = [r.n_out_tokenizer for r in ok]
     tokenizer_total = sum(tok_counts) if ok and all(c is not None for c in tok_counts) else None
     tokens_out = sum(n_out(r) for r in ok)
