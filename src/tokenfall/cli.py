@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import click
@@ -13,7 +14,8 @@ from rich.table import Table
 from tokenfall import __version__
 from tokenfall.errors import Interrupted, TokenfallError
 
-out = Console()
+# piped output (CI logs, files) gets room for the whole table instead of rich's 80-column default
+out = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 200)
 err = Console(stderr=True)
 
 
@@ -91,7 +93,11 @@ class _Live:
 
 
 def _fmt(x, scale=1.0, digits=3):
-    return "-" if x is None else f"{x * scale:.{digits}g}"
+    """Three significant digits, without exponents for the everyday range (ms up to hours, tok/s)."""
+    if x is None:
+        return "-"
+    v = x * scale
+    return f"{v:,.0f}" if abs(v) >= 10 ** digits else f"{v:.{digits}g}"
 
 
 def _table(run: dict) -> Table:
