@@ -48,7 +48,7 @@ def bench(config: BenchConfig, db: str | None = None, progress: Progress | None 
     """Serve a model on an engine, drive each load level through it, store raw records and summaries.
 
     Returns the ledger row of the run (id, status, summary with per-level metrics and cost).
-    Ctrl-C keeps completed requests: the run is stored as incomplete and KeyboardInterrupt re-raised.
+    Ctrl-C keeps completed requests: the run is stored as incomplete and ``Interrupted`` is raised.
     """
     _check(config)
     progress = progress or _Silent()
@@ -104,23 +104,20 @@ async def _one_level(config, engine, model, processes, requests, tok, level, loa
         await runner.run_level(engine, requests, warm, level, sink, timeout_s=config.timeout_s, warmup=True)
     progress.level(load.label, load.requests)
     meter.start()
+    sampler = asyncio.create_task(_sample_power(meter))
     try:
         if processes > 1:
             sink += await asyncio.to_thread(runner.run_level_processes, processes, config.engine, model, config.engine_options,
                                             requests, load, level, timeout_s=config.timeout_s)
-        else:
-            measured: list[RequestRecord] = []
-            try:
-                await runner.run_level(engine, requests, load, level, measured, timeout_s=config.timeout_s,
-                                       on_tokens=progress.tokens, on_done=progress.request_done)
-            finally:
-                sink += measured
+        else:  # records land in sink as they complete, so an interrupt keeps them
+            await runner.run_level(engine, requests, load, level, sink, timeout_s=config.timeout_s,
+                                   on_tokens=progress.tokens, on_done=progress.request_done)
     finally:
+        sampler.cancel()
         if tok is not None:
             runner.count_tokens(sink, requests, tok)
         ledger.add_requests(run_id, sink)
     summary = metrics.summarize(sink, level, load.label, open_loop=load.mode != "concurrency", slo=config.slo)
-    meter.sample()
     measured_w = meter.watts()
     p = cost.pricing(**config.price.model_dump(), measured_watts=measured_w)
     ok = [r for r in sink if not r.warmup and r.error is None and r.t_first is not None]
@@ -128,6 +125,11 @@ async def _one_level(config, engine, model, processes, requests, tok, level, loa
     return summary
 
 
+async def _sample_power(meter) -> None:
+    """NVML gives instantaneous watts: sample once a second while the level runs (RAPL needs no sampling)."""
+    while meter.nvml:
+        await asyncio.to_thread(meter.sample)
+        await asyncio.sleep(1.0)
 
 
 def runs(db: str | None = None, limit: int = 50) -> list[dict]:

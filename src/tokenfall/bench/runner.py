@@ -53,7 +53,8 @@ def count_tokens(records: list[RequestRecord], requests: list[Request], tokenize
 
 async def run_level(engine, requests: list[Request], load: Load, level: int, sink: list[RequestRecord], *,
                     timeout_s: float | None = 300.0, warmup: bool = False, on_tokens: Callable[[int], None] | None = None,
-                    on_done: Callable[[], None] | None = None, t0: float | None = None, offsets: list[float] | None = None, first_id: int = 0, stride: int = 1) -> list[RequestRecord]:
+                    on_done: Callable[[], None] | None = None, t0: float | None = None,
+                    offsets: list[float] | None = None, first_id: int = 0, stride: int = 1) -> list[RequestRecord]:
     """Send ``requests`` (cycled) under ``load``; completed records land in ``sink``.
 
     A client process among several gets its share through ``offsets`` (open loop: its slice of the
@@ -63,9 +64,10 @@ async def run_level(engine, requests: list[Request], load: Load, level: int, sin
     limit = load.requests
     count = 0
 
-    def next_request() -> Request | None:
+    def next_request(due: float) -> Request | None:
+        """The next request due at ``due``, or None once the count or the duration is used up."""
         nonlocal count
-        if (limit is not None and count >= limit) or (deadline is not None and time.monotonic() >= deadline):
+        if (limit is not None and count >= limit) or (deadline is not None and due >= deadline):
             return None
         i = first_id + stride * count
         count += 1
@@ -81,8 +83,8 @@ async def run_level(engine, requests: list[Request], load: Load, level: int, sin
 
     if load.mode == "concurrency":
         async def worker() -> None:
-            while (req := next_request()) is not None:
-                await go(req, time.monotonic())
+            while (req := next_request(now := time.monotonic())) is not None:
+                await go(req, now)
         await asyncio.gather(*(worker() for _ in range(load.concurrency)))
     else:
         if offsets is None:
@@ -99,9 +101,7 @@ async def run_level(engine, requests: list[Request], load: Load, level: int, sin
             delay = t_sched - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
-            if deadline is not None and t_sched >= deadline:
-                break
-            req = next_request()
+            req = next_request(t_sched)  # judged by schedule, so a late client still sends what was due
             if req is None:
                 break
             tasks.append(asyncio.create_task(capped(req, t_sched) if cap else go(req, t_sched)))
