@@ -91,10 +91,13 @@ def test_chat_requests_use_the_models_template(smollm):
         try:
             text, times = await _generate(e, "What is the capital of France?", 12, chat=True, ignore_eos=False)
             templated = e._chat("hi")
+            marker = e.tokenizer.encode("<|im_start|>", special=False, parse_special=True)
+            as_text = e.tokenizer.encode("<|im_start|>", special=False)
         finally:
             await e.stop()
-        return text, templated
+        return text, templated, marker, as_text
 
-    text, templated = run(main())
+    text, templated, marker, as_text = run(main())
     assert "<|im_start|>user\nhi<|im_end|>" in templated and templated.rstrip().endswith("assistant")
+    assert len(marker) == 1 and len(as_text) > 1  # the template's markers become control tokens, user text never does
     assert text.strip()  # a 135M model answers something; correctness is the eval issue's business

@@ -132,7 +132,7 @@ class LlamaCppEngine:
         if self._thread is None:
             raise RuntimeError("engine not started")
         if request.chat:
-            tokens = self.tokenizer.encode(self._chat(request.prompt))
+            tokens = self.tokenizer.encode(self._chat(request.prompt), parse_special=True)
         else:
             tokens = request.prompt_tokens if request.prompt_tokens is not None else self.tokenizer.encode(request.prompt)
         if not tokens:

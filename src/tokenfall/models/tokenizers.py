@@ -16,15 +16,17 @@ class LlamaTokenizer:
 
         self._ll, self.vocab, self._owner = llama_cpp, vocab, owner
 
-    def encode(self, text: str, special: bool = True) -> list[int]:
+    def encode(self, text: str, special: bool = True, parse_special: bool = False) -> list[int]:
+        """``special`` adds BOS/EOS as the model wants; ``parse_special`` reads markers such as
+        <|im_start|> in the text as control tokens (only for templated text, never for user text)."""
         data = text.encode("utf-8")
         cap = len(data) + 16
         buf = (self._ll.llama_token * cap)()
-        n = self._ll.llama_tokenize(self.vocab, data, len(data), buf, cap, special, False)
+        n = self._ll.llama_tokenize(self.vocab, data, len(data), buf, cap, special, parse_special)
         if n < 0:
             cap = -n
             buf = (self._ll.llama_token * cap)()
-            n = self._ll.llama_tokenize(self.vocab, data, len(data), buf, cap, special, False)
+            n = self._ll.llama_tokenize(self.vocab, data, len(data), buf, cap, special, parse_special)
         return list(buf[:n])
 
     def piece(self, token: int) -> bytes:
