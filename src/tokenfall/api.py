@@ -30,6 +30,15 @@ class _Silent:
     def request_done(self): pass
 
 
+FIXES = {
+    "context_overflow": "raise -o seq_ctx=N or shorten --input-tokens/--output-tokens",
+    "http_401": "set the API key variable (-o api_key_env=NAME)",
+    "http_404": "check the served model name after '#' and the base URL (it usually ends in /v1)",
+    "connect": "check that the server is up",
+    "timeout": "raise --timeout or lower the load",
+}
+
+
 def _check(config: BenchConfig) -> None:
     for load in config.loads:
         if load.mode != "concurrency" and not (load.rate and load.rate > 0):
@@ -75,8 +84,10 @@ def bench(config: BenchConfig, db: str | None = None, progress: Progress | None 
         ledger.close()
     failed_all = [s for s in summaries if s.requests_ok == 0 and s.requests_failed]
     if failed_all:
-        kinds = ", ".join(f"{k} x{v}" for k, v in failed_all[0].errors.items())
-        raise TokenfallError(f"every request of level {failed_all[0].label} failed ({kinds}); run {run_id} keeps the records")
+        errors = failed_all[0].errors
+        kinds = ", ".join(f"{k} x{v}" for k, v in errors.items())
+        hint = next((FIXES[k] for k in errors if k in FIXES), "inspect them with `tokenfall export`")
+        raise TokenfallError(f"every request of level {failed_all[0].label} failed ({kinds}); {hint}; run {run_id} keeps the records")
     return row
 
 
