@@ -157,7 +157,7 @@ def cli(ctx, debug, db):
 @click.option("--rate", help="Open-loop request rates per second (comma list); replaces --concurrency.")
 @click.option("--arrival", type=click.Choice(["constant", "poisson"]), default="poisson", show_default=True)
 @click.option("--max-concurrency", type=int, help="Cap on in-flight requests in open loop.")
-@click.option("-n", "--requests", type=int, help="Requests per level [default: max(16, 4 x concurrency)].")
+@click.option("-n", "--requests", type=int, help="Requests per level [default: max(16, 4 x concurrency), or 10 s worth at --rate].")
 @click.option("--duration", type=float, help="Seconds per level (stops sending after this).")
 @click.option("--warmup", type=int, default=2, show_default=True, help="Warm-up requests per level, excluded from metrics.")
 @click.option("--input-tokens", type=int, default=32, show_default=True)
@@ -183,10 +183,10 @@ def bench(ctx, model, engine, opts, tokenizer, concurrency, rate, arrival, max_c
     from tokenfall.types import BenchConfig, Load, PriceSpec, Prompts, Slo
 
     if rate:
-        loads = [Load(mode=arrival, rate=r, max_concurrency=max_concurrency, requests=requests if requests or duration else max(16, int(r * 10)),
+        loads = [Load(mode=arrival, rate=r, max_concurrency=max_concurrency, requests=requests if requests is not None or duration else max(16, int(r * 10)),
                       duration_s=duration, warmup_requests=warmup, seed=seed) for r in _floats(rate, "--rate")]
     else:
-        loads = [Load(mode="concurrency", concurrency=c, requests=requests if requests or duration else max(16, 4 * c),
+        loads = [Load(mode="concurrency", concurrency=c, requests=requests if requests is not None or duration else max(16, 4 * c),
                       duration_s=duration, warmup_requests=warmup, seed=seed) for c in _ints(concurrency, "--concurrency")]
     config = BenchConfig(
         model=model, engine=engine, engine_options=_kv(opts, "--opt"), tokenizer=tokenizer, loads=loads,
