@@ -81,7 +81,6 @@ class LlamaCppEngine:
         self._pending: queue.Queue = queue.Queue()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
-        self.steps = 0
 
     def info(self) -> EngineInfo:
         import llama_cpp
@@ -171,10 +170,7 @@ class LlamaCppEngine:
 
     # ---- scheduler thread -------------------------------------------------------------------
 
-    def _emit(self, seq: _Seq, item) -> None:
-        self._aloop.call_soon_threadsafe(seq.out.put_nowait, item)
-
-    def _deliver(self, items: list[tuple[_Seq, Chunk]]) -> None:
+    def _deliver(self, items: list[tuple[_Seq, Chunk | Exception]]) -> None:
         """Hand a step's chunks to the event loop and wait (bounded) until consumers have taken them.
 
         On a machine with as many cores as llama.cpp threads, an asyncio thread that wakes *during*
@@ -218,10 +214,7 @@ class LlamaCppEngine:
         while not self._stop.is_set():
             # take in everything submitted since the last step; block only when idle
             try:
-                while True:
-                    item = self._pending.get(block=not active and not waiting, timeout=None if not active and not waiting else 0)
-                    if item is None:
-                        break
+                while (item := self._pending.get(block=not active and not waiting)) is not None:
                     waiting.append(item)
             except queue.Empty:
                 pass
@@ -260,11 +253,10 @@ class LlamaCppEngine:
                     room -= take
             b.n_tokens = n
             rc = ll.llama_decode(self._ctx, b)
-            self.steps += 1
             if rc != 0:
                 err = EngineError("decode_failed", f"llama_decode returned {rc}")
+                self._deliver([(seq, err) for seq in active])
                 for seq in active:
-                    self._emit(seq, err)
                     self._release(seq, free_ids)
                 active.clear()
                 continue
@@ -290,10 +282,9 @@ class LlamaCppEngine:
                     active.remove(seq)
                     self._release(seq, free_ids)
             self._deliver(out)
-        for seq in active + list(waiting):
-            self._emit(seq, EngineError("engine_stopped", "engine stopped"))
-            if seq in active:
-                self._release(seq, free_ids)
+        self._deliver([(seq, EngineError("engine_stopped", "engine stopped")) for seq in active + list(waiting)])
+        for seq in active:
+            self._release(seq, free_ids)
 
     @staticmethod
     def _put(b, i: int, token: int, pos: int, seq_id: int, logits: bool) -> None:
