@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import time
+from functools import lru_cache
 from pathlib import Path
 
 _ISA = ("avx", "avx2", "avx512f", "avx512_bf16", "avx512_vnni", "amx_tile", "amx_bf16", "fma", "f16c", "neon", "asimd", "sve", "dotprod")
@@ -35,21 +36,22 @@ def _mem_bytes() -> int | None:
         return None
 
 
-def _gpus() -> list[str]:
+@lru_cache(maxsize=1)  # machine() and PowerMeter both ask; nvidia-smi takes a while
+def _gpus() -> tuple[str, ...]:
     if not shutil.which("nvidia-smi"):
-        return []
+        return ()
     try:
         out = subprocess.run(["nvidia-smi", "--query-gpu=name,memory.total", "--format=csv,noheader"],
                              capture_output=True, text=True, timeout=10).stdout
     except (OSError, subprocess.TimeoutExpired):
-        return []
-    return [line.strip() for line in out.splitlines() if line.strip()]
+        return ()
+    return tuple(line.strip() for line in out.splitlines() if line.strip())
 
 
 def machine() -> dict:
     model, isa = _cpuinfo()
     return {
-        "cpu": model, "cores": os.cpu_count(), "isa": isa, "memory_bytes": _mem_bytes(), "gpus": _gpus(),
+        "cpu": model, "cores": os.cpu_count(), "isa": isa, "memory_bytes": _mem_bytes(), "gpus": list(_gpus()),
         "os": f"{platform.system()} {platform.release()}", "python": sys.version.split()[0], "machine": platform.machine(),
     }
 
