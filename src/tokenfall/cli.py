@@ -19,23 +19,14 @@ out = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 
 err = Console(stderr=True)
 
 
-def _ints(value: str, name: str) -> list[int]:
+def _positives(value: str, name: str, cast: type, example: str) -> list:
+    """A comma list of positive numbers (a sweep), e.g. --concurrency 1,4,16 or --rate 2,8."""
     try:
-        vals = [int(v) for v in value.split(",") if v.strip()]
+        vals = [cast(v) for v in value.split(",") if v.strip()]
     except ValueError:
-        raise click.BadParameter(f"'{value}' is not a comma-separated list of integers", param_hint=name) from None
-    if not vals or min(vals) < 1:
-        raise click.BadParameter(f"'{value}': give positive integers, e.g. 1,4,16", param_hint=name)
-    return vals
-
-
-def _floats(value: str, name: str) -> list[float]:
-    try:
-        vals = [float(v) for v in value.split(",") if v.strip()]
-    except ValueError:
-        raise click.BadParameter(f"'{value}' is not a comma-separated list of numbers", param_hint=name) from None
+        raise click.BadParameter(f"'{value}' is not a comma-separated list of {'integers' if cast is int else 'numbers'}", param_hint=name) from None
     if not vals or min(vals) <= 0:
-        raise click.BadParameter(f"'{value}': give positive rates in requests/s, e.g. 2,8", param_hint=name)
+        raise click.BadParameter(f"'{value}': give positive values, e.g. {example}", param_hint=name)
     return vals
 
 
@@ -184,10 +175,10 @@ def bench(ctx, model, engine, opts, tokenizer, concurrency, rate, arrival, max_c
 
     if rate:
         loads = [Load(mode=arrival, rate=r, max_concurrency=max_concurrency, requests=requests if requests is not None or duration else max(16, int(r * 10)),
-                      duration_s=duration, warmup_requests=warmup, seed=seed) for r in _floats(rate, "--rate")]
+                      duration_s=duration, warmup_requests=warmup, seed=seed) for r in _positives(rate, "--rate", float, "2,8")]
     else:
         loads = [Load(mode="concurrency", concurrency=c, requests=requests if requests is not None or duration else max(16, 4 * c),
-                      duration_s=duration, warmup_requests=warmup, seed=seed) for c in _ints(concurrency, "--concurrency")]
+                      duration_s=duration, warmup_requests=warmup, seed=seed) for c in _positives(concurrency, "--concurrency", int, "1,4,16")]
     config = BenchConfig(
         model=model, engine=engine, engine_options=_kv(opts, "--opt"), tokenizer=tokenizer, loads=loads,
         prompts=Prompts(source="jsonl" if prompts_file else "synthetic", path=prompts_file, input_tokens=input_tokens,
