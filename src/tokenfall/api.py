@@ -14,7 +14,7 @@ from tokenfall.engines import create
 from tokenfall.errors import Interrupted, TokenfallError
 from tokenfall.models import tokenizers
 from tokenfall.store import Ledger
-from tokenfall.types import BenchConfig, LevelSummary, Load, RequestRecord
+from tokenfall.types import BenchConfig, EvalConfig, EvalSummary, LevelSummary, Load, RequestRecord
 from tokenfall.workloads import prompts as prompt_sets
 
 
@@ -141,6 +141,61 @@ async def _sample_power(meter) -> None:
     while meter.nvml:
         await asyncio.to_thread(meter.sample)
         await asyncio.sleep(1.0)
+
+
+def evaluate(config: EvalConfig, db: str | None = None, progress: Progress | None = None) -> dict:
+    """Quality of a model on an engine: fidelity to a reference and task accuracy (paired with the
+    reference on the same items), checked against ``config.gate``. Stored as an ``eval`` run."""
+    from tokenfall.quality import evaluate as quality
+
+    progress = progress or _Silent()
+    prepared = quality.prepare(config)  # bad input fails before a run is recorded
+    model, ref, _ = prepared
+    ledger = Ledger(db)
+    fp = {"machine": fingerprint.machine(), "tokenfall": __version__, "model": model.model_dump()}
+    run_id = ledger.new_run("eval", config.model_dump(), fp)
+    ledger.set_engine(run_id, {"name": config.engine, "options": config.engine_options, "model": model.model_dump()})
+    summary = EvalSummary(model=model, reference=ref, engine=config.engine)
+    status = "failed"
+    try:
+        quality.evaluate(config, progress, summary, known=lambda sha, digest: _known_outcomes(ledger, config, sha, digest),
+                         prepared=prepared)
+        status = "complete"
+    except KeyboardInterrupt:
+        status = "incomplete"
+        raise Interrupted(run_id, len(summary.tasks), "task results") from None
+    finally:
+        ledger.finish(run_id, status, summary.model_dump())
+        row = ledger.run(run_id)
+        ledger.close()
+    return row
+
+
+def _known_outcomes(ledger: Ledger, config: EvalConfig, sha: str, digest: str) -> str | None:
+    """Per-item outcomes of model ``sha`` on the task with ``digest``, from an earlier eval run on the
+    same engine and options (as candidate or as reference), so a reference is graded once."""
+    for run in ledger.runs(limit=None, kind="eval"):
+        c, s = run["config"], run["summary"] or {}
+        if c.get("engine") != config.engine or c.get("engine_options") != config.engine_options or c.get("ctx") != config.ctx:
+            continue
+        for t in s.get("tasks", []):
+            if t["items_digest"] != digest:
+                continue
+            if (s["model"] or {}).get("sha256") == sha and t["items"]:
+                return t["items"]
+            if (s.get("reference") or {}).get("sha256") == sha and t.get("reference_items"):
+                return t["reference_items"]
+    return None
+
+
+def quality_of(model_sha256: str, db: str | None = None) -> list[dict]:
+    """Completed eval runs of the model with this sha256, newest first (what `show` prints beside cost)."""
+    ledger = Ledger(db)
+    try:
+        return [r for r in ledger.runs(limit=None, kind="eval")
+                if r["status"] == "complete" and ((r["summary"] or {}).get("model") or {}).get("sha256") == model_sha256]
+    finally:
+        ledger.close()
 
 
 def runs(db: str | None = None, limit: int = 50) -> list[dict]:

@@ -83,6 +83,15 @@ class _Live:
         self.p.advance(self.task)
 
 
+class _Steps(_Live):
+    """Progress for steps counted in items or windows rather than tokens."""
+
+    def level(self, label, total):
+        if self.task is not None:
+            self.p.update(self.task, visible=False)
+        self.task = self.p.add_task(label, total=total)
+
+
 def _fmt(x, scale=1.0, digits=3):
     """Three significant digits, without exponents for the everyday range (ms up to hours, tok/s)."""
     if x is None:
@@ -193,6 +202,110 @@ def bench(ctx, model, engine, opts, tokenizer, concurrency, rate, arrival, max_c
                   TimeElapsedColumn(), console=err, transient=True) as p:
         run = api.bench(config, db=ctx.obj["db"], progress=_Live(p))
     _print_run(run)
+
+
+def _task_specs(values: tuple[str, ...], limit, shots, difficulty, n_synth, seed, max_tokens) -> list:
+    from tokenfall.quality.synthetic import FAMILIES
+    from tokenfall.types import TaskSpec
+
+    specs = []
+    for v in values:
+        kind, sep, source = v.partition(":")
+        if not sep or kind not in ("choice", "gen", "synth", "synth-gen") or not source:
+            raise click.BadParameter(f"'{v}': use choice:FILE.jsonl, gen:FILE.jsonl, synth:FAMILY or synth-gen:FAMILY "
+                                     f"(families: {', '.join(FAMILIES)}, or all)", param_hint="--task")
+        sources = list(FAMILIES) if kind.startswith("synth") and source == "all" else [source]
+        specs += [TaskSpec(kind=kind, source=s_, limit=limit, shots=shots, difficulty=difficulty, n=n_synth, seed=seed,
+                           max_tokens=max_tokens) for s_ in sources]
+    return specs
+
+
+def _print_eval(run: dict) -> None:
+    s = run["summary"] or {}
+    m = s.get("model") or {}
+    out.print(f"[bold]eval run {run['id']}[/bold] ({run['status']}): {m.get('name')} {m.get('quant_type') or ''} "
+              f"sha256 {str(m.get('sha256'))[:12]} on {s.get('engine')}", highlight=False)
+    f = s.get("fidelity")
+    if f:
+        t = Table(title=f"fidelity vs {f['reference']} ({f['tokens_scored']:,} of {f['tokens_evaluated']:,} tokens scored)")
+        for col in ("KLD mean ± s.e.", "KLD median", "KLD p99", "KLD max", "top-1 agree", "PPL", "PPL ref", "PPL ratio"):
+            t.add_column(col, justify="right")
+        t.add_row(f"{f['kld_mean']:.5f} ± {f['kld_sem']:.5f}", f"{f['kld_median']:.5f}", f"{f['kld_p99']:.4f}", f"{f['kld_max']:.3f}",
+                  f"{f['top1_agreement']:.2%}", f"{f['ppl']:.3f}", f"{f['ppl_reference']:.3f}", f"{f['ppl_ratio']:.4f}")
+        out.print(t)
+    if s.get("tasks"):
+        t = Table(title="tasks (95% Wilson interval; vs reference: paired bootstrap interval, McNemar p)")
+        for col in ("task", "metric", "n", "accuracy [95% CI]", "reference", "diff pp [95% CI]", "p", "significant drop"):
+            t.add_column(col, justify="right")
+        for r in s["tasks"]:
+            p = r.get("paired")
+            t.add_row(r["name"], r["metric"], str(r["n"]), f"{r['acc']:.3f} [{r['ci'][0]:.3f}, {r['ci'][1]:.3f}]",
+                      f"{p['reference_acc']:.3f}" if p else "-",
+                      f"{p['diff_pp']:+.1f} [{p['diff_ci_pp'][0]:+.1f}, {p['diff_ci_pp'][1]:+.1f}]" if p else "-",
+                      f"{p['p_value']:.3g}" if p else "-", ("yes" if p["significant_drop"] else "no") if p else "-")
+        out.print(t)
+    g = s.get("gate")
+    if g and g["checks"]:
+        out.print(f"[bold]gate: {'PASS' if g['passed'] else 'FAIL'}[/bold]")
+        for c in g["checks"]:
+            out.print(f"  - {c}", highlight=False)
+
+
+@cli.command("eval")
+@click.option("-m", "--model", help="Candidate: smollm2-135m (default), a GGUF path, an HF dir, or URL#served-name.")
+@click.option("-r", "--reference", help="Reference model for fidelity and paired task comparison (e.g. an F16/F32 GGUF).")
+@click.option("-e", "--engine", default="llamacpp", show_default=True, help="llamacpp | transformers | openai (generation tasks only)")
+@click.option("-o", "--opt", "opts", multiple=True, help="Engine option KEY=VALUE (repeatable).")
+@click.option("--text", "texts", multiple=True, type=click.Path(), help="Fidelity text: .txt, or .jsonl with a \"text\" field (repeatable). "
+              "Default: built-in openings continued by the reference.")
+@click.option("--tokens", type=int, default=20480, show_default=True, help="Fidelity tokens to evaluate.")
+@click.option("--ctx", "ctx_len", type=int, default=512, show_default=True, help="Window length in tokens.")
+@click.option("--score-from", type=float, default=0.5, show_default=True, help="Score each window from this fraction on (llama.cpp: 0.5).")
+@click.option("--no-fidelity", is_flag=True, help="Skip fidelity even with --reference (tasks only).")
+@click.option("-t", "--task", "task_values", multiple=True,
+              help="choice:FILE.jsonl | gen:FILE.jsonl | synth:FAMILY | synth-gen:FAMILY (repeatable; FAMILY 'all' = every family).")
+@click.option("--limit", type=int, help="First N items of each task.")
+@click.option("--shots", type=int, default=0, show_default=True, help="Generation tasks: leading items used as worked examples.")
+@click.option("--difficulty", type=click.IntRange(1, 3), default=1, show_default=True, help="Synthetic tasks.")
+@click.option("--n-synth", type=int, default=200, show_default=True, help="Items per synthetic task.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Synthetic tasks.")
+@click.option("--max-tokens", type=int, default=256, show_default=True, help="Generation tasks: output cap.")
+@click.option("--max-kld", type=float, help="Gate: mean KLD bound (nats/token).")
+@click.option("--min-top1", type=float, help="Gate: minimum top-1 agreement (fraction, e.g. 0.90).")
+@click.option("--max-ppl-ratio", type=float, help="Gate: maximum perplexity ratio candidate/reference.")
+@click.option("--max-acc-drop", type=float, help="Gate: accuracy drop bound, percentage points (only significant drops count).")
+@click.option("--alpha", type=float, default=0.05, show_default=True, help="Gate: significance level of the paired test.")
+@click.option("--lm-eval", "lm_eval", multiple=True, help="lm-evaluation-harness task to run through this engine (needs lm-eval).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of tables.")
+@click.pass_context
+def eval_(ctx, model, reference, engine, opts, texts, tokens, ctx_len, score_from, no_fidelity, task_values, limit, shots,
+          difficulty, n_synth, seed, max_tokens, max_kld, min_top1, max_ppl_ratio, max_acc_drop, alpha, lm_eval, as_json):
+    """Quality on the engine that was priced: fidelity to a reference (KLD, top-1, perplexity) and task
+    accuracy with intervals, paired against the reference; --max-* / --min-* bounds form the gate
+    (exit 1 when it fails)."""
+    from tokenfall import api
+    from tokenfall.types import EvalConfig, Gate
+
+    if limit is not None and limit < 1:
+        raise click.BadParameter(f"{limit}: give a positive number of items", param_hint="--limit")
+    if min_top1 is not None and not 0 <= min_top1 <= 1:
+        raise click.BadParameter(f"{min_top1}: a fraction between 0 and 1, e.g. 0.90", param_hint="--min-top1")
+    config = EvalConfig(model=model, reference=reference, engine=engine, engine_options=_kv(opts, "--opt"), texts=list(texts),
+                        tokens=tokens, ctx=ctx_len, score_from=score_from, fidelity=not no_fidelity,
+                        tasks=_task_specs(task_values, limit, shots, difficulty, n_synth, seed, max_tokens),
+                        gate=Gate(max_kld=max_kld, min_top1=min_top1, max_ppl_ratio=max_ppl_ratio, max_acc_drop=max_acc_drop, alpha=alpha),
+                        lm_eval=list(lm_eval), limit=limit)
+    if as_json:
+        run = api.evaluate(config, db=ctx.obj["db"])
+        click.echo(json.dumps(run, indent=2))
+    else:
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=err, transient=True) as p:
+            run = api.evaluate(config, db=ctx.obj["db"], progress=_Steps(p))
+        _print_eval(run)
+    gate = run["summary"].get("gate")
+    if gate and not gate["passed"]:
+        sys.exit(1)
 
 
 @cli.command()

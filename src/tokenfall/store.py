@@ -70,8 +70,9 @@ class Ledger:
             self.db.execute("UPDATE runs SET status=?, finished=?, summary=? WHERE id=?",
                             (status, time.time(), json.dumps(summary), run_id))
 
-    def runs(self, limit: int = 50) -> list[dict]:
-        rows = self.db.execute("SELECT * FROM runs ORDER BY created DESC LIMIT ?", (limit,)).fetchall()
+    def runs(self, limit: int | None = 50, kind: str | None = None) -> list[dict]:
+        rows = self.db.execute("SELECT * FROM runs WHERE ? IS NULL OR kind=? ORDER BY created DESC LIMIT ?",
+                               (kind, kind, -1 if limit is None else limit)).fetchall()
         return [self._row(r) for r in rows]
 
     def run(self, run_id: str) -> dict:

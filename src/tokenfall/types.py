@@ -189,3 +189,105 @@ class BenchConfig(Model):
     slo: Slo = Field(default_factory=Slo)
     price: PriceSpec = Field(default_factory=PriceSpec)
     timeout_s: float = 300.0
+
+
+# ---- quality ----------------------------------------------------------------------------------
+
+
+class Fidelity(Model):
+    """Candidate vs reference next-token distributions on the same tokens (KLD in nats per token)."""
+
+    reference: str
+    reference_sha256: str | None
+    tokens_evaluated: int
+    tokens_scored: int
+    kld_mean: float
+    kld_sem: float
+    kld_median: float
+    kld_p99: float
+    kld_max: float
+    top1_agreement: float
+    ppl: float
+    ppl_reference: float
+    ppl_ratio: float
+
+
+class Paired(Model):
+    """Candidate vs reference on the same items: McNemar's exact test on the discordant items, and a
+    paired-bootstrap 95% interval of the difference (candidate - reference, percentage points)."""
+
+    reference_acc: float
+    diff_pp: float
+    diff_ci_pp: tuple[float, float]
+    ref_only: int  # items the reference got right and the candidate wrong
+    cand_only: int
+    p_value: float
+    significant_drop: bool
+
+
+class TaskResult(Model):
+    name: str
+    kind: str
+    metric: str  # the primary metric's name, e.g. acc_norm
+    n: int
+    acc: float
+    ci: tuple[float, float]  # Wilson 95%
+    metrics: dict[str, float] = Field(default_factory=dict)
+    items: str = ""  # per-item outcome of the primary metric, "1"/"0" in item order (for paired tests)
+    items_digest: str = ""
+    paired: Paired | None = None
+    reference_items: str = ""  # the reference's per-item outcomes, reusable by later comparisons
+
+
+class Gate(Model):
+    """Quality floor; unset bounds are not checked. Accuracy drops count only when significant."""
+
+    max_kld: float | None = None
+    min_top1: float | None = None  # fraction, 0..1
+    max_ppl_ratio: float | None = None
+    max_acc_drop: float | None = None  # percentage points
+    alpha: float = 0.05
+
+
+class GateVerdict(Model):
+    passed: bool
+    checks: list[str]  # one line per bound: value, bound, pass/fail
+
+
+class TaskSpec(Model):
+    """One task: ``source`` is a JSONL path (choice, gen) or a synthetic family (synth graded by
+    log-likelihood over answer and distractors, synth-gen by exact match on generated text)."""
+
+    kind: Literal["choice", "gen", "synth", "synth-gen"]
+    source: str
+    limit: int | None = None
+    shots: int = 0
+    difficulty: int = 1
+    seed: int = 0
+    n: int = 200  # synthetic items
+    max_tokens: int = 256
+
+
+class EvalConfig(Model):
+    model: str | None = None
+    reference: str | None = None
+    engine: str = "llamacpp"
+    engine_options: dict = Field(default_factory=dict)
+    texts: list[str] = Field(default_factory=list)  # fidelity text files; empty = the built-in set
+    tokens: int = 20480
+    ctx: int = 512
+    score_from: float = 0.5
+    fidelity: bool = True
+    tasks: list[TaskSpec] = Field(default_factory=list)
+    gate: Gate = Field(default_factory=Gate)
+    lm_eval: list[str] = Field(default_factory=list)
+    limit: int | None = None
+
+
+class EvalSummary(Model):
+    model: ModelInfo
+    reference: ModelInfo | None = None
+    engine: str
+    fidelity: Fidelity | None = None
+    tasks: list[TaskResult] = Field(default_factory=list)
+    gate: GateVerdict | None = None

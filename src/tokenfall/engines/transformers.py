@@ -22,6 +22,7 @@ from tokenfall.types import Chunk, EngineInfo, ModelInfo, Request
 
 def load_hf(info: ModelInfo, dtype: str = "float32", device: str = "cpu"):
     """(model, tokenizer) for a GGUF file or an HF directory, on ``device``."""
+    os.environ.setdefault("TQDM_DISABLE", "1")  # transformers' GGUF loader draws a bare tqdm bar per load
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging

@@ -8,9 +8,12 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import os
 import struct
 from functools import lru_cache
 from pathlib import Path
+
+from platformdirs import user_cache_dir
 
 from tokenfall.errors import TokenfallError
 from tokenfall.registry import did_you_mean
@@ -72,6 +75,27 @@ def sha256_file(path: Path) -> str:
 
 
 def gguf_info(path: Path, ref: str | None = None, name: str | None = None) -> ModelInfo:
+    """Identity of a GGUF file, cached on disk by (path, size, mtime): parsing a vocabulary's metadata
+    with the gguf package takes seconds, and every command resolves its models."""
+    path = Path(path).resolve()
+    st = path.stat()
+    key = hashlib.sha256(f"{path}|{st.st_size}|{st.st_mtime_ns}|1".encode()).hexdigest()[:32]
+    cached = Path(user_cache_dir("tokenfall", appauthor=False)) / "model-info" / f"{key}.json"
+    try:
+        info = ModelInfo.model_validate_json(cached.read_text())
+    except (OSError, ValueError):
+        info = _read_gguf(path)
+        try:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cached.with_name(f".{key}.{os.getpid()}")
+            tmp.write_text(info.model_dump_json())
+            os.replace(tmp, cached)
+        except OSError:
+            pass  # a read-only cache only costs time
+    return info.model_copy(update={"ref": ref or str(path), "name": name or info.name})
+
+
+def _read_gguf(path: Path) -> ModelInfo:
     from gguf import GGUFReader, LlamaFileType
 
     try:
@@ -90,7 +114,7 @@ def gguf_info(path: Path, ref: str | None = None, name: str | None = None) -> Mo
     except ValueError:
         quant = f"file_type={ftype}"
     return ModelInfo(
-        ref=ref or str(path), kind="gguf", path=str(Path(path).resolve()), name=name or field("general.name") or Path(path).stem,
+        ref=str(path), kind="gguf", path=str(path), name=field("general.name") or path.stem,
         sha256=sha256_file(Path(path)), size_bytes=Path(path).stat().st_size,
         n_params=int(sum(int(t.n_elements) for t in reader.tensors)), architecture=arch, quant_type=quant,
         context_length=field(f"{arch}.context_length") if arch else None,

@@ -40,6 +40,10 @@ class LlamaTokenizer:
     def decode(self, ids: list[int]) -> str:
         return b"".join(self.piece(t) for t in ids).decode("utf-8", errors="replace")
 
+    @property
+    def n_vocab(self) -> int:
+        return self._ll.llama_vocab_n_tokens(self.vocab)
+
     def is_eog(self, token: int) -> bool:
         return bool(self._ll.llama_vocab_is_eog(self.vocab, token))
 
@@ -53,6 +57,10 @@ class HFTokenizer:
 
     def decode(self, ids: list[int]) -> str:
         return self.tok.decode(ids, skip_special_tokens=False)
+
+    @property
+    def n_vocab(self) -> int:
+        return len(self.tok)
 
 
 def load(info: ModelInfo):
