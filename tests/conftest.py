@@ -12,6 +12,39 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_cache(tmp_path_factory):
+    """Caches (reference log-probabilities, built-in texts, model identities) start empty in every test
+    session, so the cold path is what is tested; subprocesses inherit the variable."""
+    old = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if old is None:
+        os.environ.pop("XDG_CACHE_HOME")
+    else:
+        os.environ["XDG_CACHE_HOME"] = old
+
+
+@pytest.fixture(scope="session")
+def reference_f32(smollm, tmp_path_factory):
+    """The bundled model's weights written as F32 GGUF: the reference for compression studies."""
+    from tokenfall.models import resolve
+    from tokenfall.models.gguf_write import dequantize
+
+    return resolve(str(dequantize(smollm.path, tmp_path_factory.mktemp("models") / "smollm2-f32.gguf", "f32")))
+
+
+@pytest.fixture(scope="session")
+def hellaswag_text(tmp_path_factory):
+    """Fidelity text from the shared HellaSwag pairs (context + correct ending per line)."""
+    import json
+
+    rows = [json.loads(line) for line in (SHARED_DATA / "hellaswag_pairs_dev.jsonl").read_text().splitlines()]
+    path = tmp_path_factory.mktemp("text") / "hellaswag.txt"
+    path.write_text("\n".join(r["context"] + r["correct"] for r in rows))
+    return str(path)
+
+
 @pytest.fixture
 def db(tmp_path):
     return str(tmp_path / "ledger.sqlite")

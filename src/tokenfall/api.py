@@ -14,7 +14,14 @@ from tokenfall.engines import create
 from tokenfall.errors import Interrupted, TokenfallError
 from tokenfall.models import tokenizers
 from tokenfall.store import Ledger
-from tokenfall.types import BenchConfig, EvalConfig, EvalSummary, LevelSummary, Load, RequestRecord
+from tokenfall.types import (
+    BenchConfig,
+    EvalConfig,
+    EvalSummary,
+    LevelSummary,
+    Load,
+    RequestRecord,
+)
 from tokenfall.workloads import prompts as prompt_sets
 
 

@@ -8,7 +8,13 @@ import sys
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from tokenfall import __version__
@@ -251,6 +257,23 @@ def _print_eval(run: dict) -> None:
             out.print(f"  - {c}", highlight=False)
 
 
+def _print_quality(evals: list[dict]) -> None:
+    """Quality beside cost: the newest eval runs of the same model file (same sha256)."""
+    if not evals:
+        out.print("quality: no eval run of this model file yet (tokenfall eval -m MODEL --reference REF --task ...)")
+        return
+    out.print("[bold]quality of this model file[/bold] (eval runs, same sha256)")
+    for r in evals[:3]:
+        s = r["summary"]
+        parts = []
+        if f := s.get("fidelity"):
+            parts.append(f"vs {f['reference']}: KLD {f['kld_mean']:.4g}, top-1 {f['top1_agreement']:.1%}, PPL ratio {f['ppl_ratio']:.4f}")
+        parts += [f"{t['name']} {t['metric']} {t['acc']:.3f} [{t['ci'][0]:.3f}, {t['ci'][1]:.3f}]" for t in s.get("tasks", [])]
+        g = s.get("gate")
+        gate = f"; gate {'PASS' if g['passed'] else 'FAIL'}" if g and g["checks"] else ""
+        out.print(f"  - {r['id']} on {s['engine']}: " + "; ".join(parts) + gate, highlight=False)
+
+
 @cli.command("eval")
 @click.option("-m", "--model", help="Candidate: smollm2-135m (default), a GGUF path, an HF dir, or URL#served-name.")
 @click.option("-r", "--reference", help="Reference model for fidelity and paired task comparison (e.g. an F16/F32 GGUF).")
@@ -324,7 +347,7 @@ def runs(ctx, limit, as_json):
     for col in ("run", "kind", "status", "model", "engine", "levels", "best out tok/s", "best $/M out"):
         t.add_column(col)
     for r in rows:
-        levels = r["summary"] or []
+        levels = r["summary"] if isinstance(r["summary"], list) else []
         best = max(levels, key=lambda s: s["output_tokens_per_s"], default=None)
         eng = r["engine"] or {}
         t.add_row(r["id"], r["kind"], r["status"], str(r["config"].get("model") or "smollm2-135m"), eng.get("name", r["config"].get("engine", "")),
@@ -342,8 +365,13 @@ def show(ctx, run_id, as_json):
     from tokenfall import api
 
     run = api.show(run_id, ctx.obj["db"])
+    sha = ((run.get("engine") or {}).get("model") or {}).get("sha256")
+    quality = api.quality_of(sha, ctx.obj["db"]) if run["kind"] == "bench" and sha else []
     if as_json:
-        click.echo(json.dumps(run, indent=2))
+        click.echo(json.dumps(run | {"quality": quality}, indent=2))
+        return
+    if run["kind"] == "eval":
+        _print_eval(run)
         return
     _print_run(run)
     d = Table(title="details (seconds unless noted)")
@@ -361,6 +389,7 @@ def show(ctx, run_id, as_json):
     m = run["fingerprint"]["machine"]
     out.print(f"machine: {m['cpu']}, {m['cores']} cores, {m['memory_bytes'] and round(m['memory_bytes'] / 2**30, 1)} GiB, "
               f"ISA {' '.join(m['isa'])}, {m['os']}; GPUs: {', '.join(m['gpus']) or 'none'}")
+    _print_quality(quality)
 
 
 @cli.command()

@@ -69,72 +69,96 @@ def prepare(cfg: EvalConfig) -> tuple[ModelInfo, ModelInfo | None, list]:
 
 def evaluate(cfg: EvalConfig, progress: Progress, summary: EvalSummary | None = None,
              known: Callable[[str, str], str | None] = lambda sha, digest: None, prepared=None) -> EvalSummary:
-    """Fill ``summary`` step by step (an interrupted run keeps what finished). ``known(model_sha256,
-    task_digest)`` returns stored per-item outcomes of the reference, if any."""
+    """Fill ``summary`` (fidelity first, so an interrupted run keeps it). ``known(model_sha256,
+    task_digest)`` returns stored per-item outcomes of the reference, if any.
+
+    Work is grouped by model so each is loaded once: the reference's pass, then the candidate's, then
+    generation tasks (which run on the serving engine)."""
     model, ref, loaded = prepared or prepare(cfg)
     summary = summary or EvalSummary(model=model, reference=ref, engine=cfg.engine)
-    if ref is not None and cfg.fidelity:
-        summary.fidelity = _fidelity(cfg, model, ref, progress)
-    for spec, task in loaded:
-        outcomes, metrics = _grade(cfg, model, task, spec, progress, "candidate")
-        ref_outcomes = None
-        if ref is not None:
+    cand: dict[int, tuple] = {}
+    ref_out: dict[int, np.ndarray] = {}
+    if ref is not None:
+        for i, (spec, task) in enumerate(loaded):
             stored = known(ref.sha256 or ref.ref, task.digest())
             if stored is not None and len(stored) == len(task.items):
-                ref_outcomes = np.asarray([c == "1" for c in stored])
-            else:
-                ref_outcomes, _ = _grade(cfg, ref, task, spec, progress, "reference")
-        summary.tasks.append(tasks.result(spec, task, outcomes, metrics, ref_outcomes, cfg.gate.alpha))
+                ref_out[i] = np.asarray([c == "1" for c in stored])
+    pool = _Scorers(cfg)
+    try:
+        if ref is not None and cfg.fidelity:
+            wins, reference = _reference_pass(cfg, ref, pool, progress)
+        for i, (spec, task) in enumerate(loaded):
+            if ref is not None and task.kind == "choice" and i not in ref_out:
+                ref_out[i] = _grade_choice(pool.get(ref), task, progress, "reference")[0]
+        if ref is not None and cfg.fidelity:
+            progress.level(f"fidelity ({model.name or model.ref})", len(wins))
+            summary.fidelity = fid.compare(pool.get(model), reference, wins, lambda n: progress.request_done(), ref.ref)
+        for i, (spec, task) in enumerate(loaded):
+            if task.kind == "choice":
+                cand[i] = _grade_choice(pool.get(model), task, progress, "candidate")
+    finally:
+        pool.close()
+    for i, (spec, task) in enumerate(loaded):
+        if task.kind == "gen":
+            cand[i] = _grade_gen(cfg, model, task, spec, progress, "candidate")
+            if ref is not None and i not in ref_out:
+                ref_out[i] = _grade_gen(cfg, ref, task, spec, progress, "reference")[0]
+        summary.tasks.append(tasks.result(spec, task, *cand[i], ref_out.get(i), cfg.gate.alpha))
     summary.gate = gate.check(cfg.gate, summary.fidelity, summary.tasks)
     return summary
 
 
-def _grade(cfg: EvalConfig, model: ModelInfo, task, spec, progress, who: str):
+class _Scorers:
+    """One open scorer at a time (models can be large); reopened only when the model changes."""
+
+    def __init__(self, cfg: EvalConfig):
+        self.cfg, self.key, self.scorer = cfg, None, None
+
+    def get(self, model: ModelInfo):
+        key = (model.sha256, model.path)
+        if key != self.key:
+            self.close()
+            self.scorer = open_scorer(model, self.cfg.engine, self.cfg.engine_options | {"n_ctx": self.cfg.ctx})
+            self.key = key
+        return self.scorer
+
+    def close(self) -> None:
+        if self.scorer is not None:
+            self.scorer.close()
+        self.key = self.scorer = None
+
+
+def _grade_gen(cfg: EvalConfig, model: ModelInfo, task, spec, progress, who: str):
     progress.level(f"{task.name} ({who}: {model.name or model.ref})", len(task.items))
-    if task.kind == "gen":
-        outs = generate(cfg.engine, model, cfg.engine_options, tasks.gen_requests(task, spec.max_tokens),
-                        progress=lambda n: _advance(progress, n))
-        return tasks.grade_gen(task, outs)
-    scorer = open_scorer(model, cfg.engine, cfg.engine_options | {"n_ctx": cfg.ctx})
-    try:
-        parts = []
-        for i in range(0, len(task.items), CHUNK):
-            sub = tasks.Task(task.name, task.kind, task.metric, task.items[i:i + CHUNK])
-            parts.append(tasks.grade_choice(scorer, sub))
-            _advance(progress, len(sub.items))
-    finally:
-        scorer.close()
+    outs = generate(cfg.engine, model, cfg.engine_options, tasks.gen_requests(task, spec.max_tokens),
+                    progress=lambda n: _advance(progress, n))
+    return tasks.grade_gen(task, outs)
+
+
+def _grade_choice(scorer, task, progress, who: str):
+    progress.level(f"{task.name} ({who}: {scorer.model.name or scorer.model.ref})", len(task.items))
+    parts = []
+    for i in range(0, len(task.items), CHUNK):
+        sub = tasks.Task(task.name, task.kind, task.metric, task.items[i:i + CHUNK])
+        parts.append(tasks.grade_choice(scorer, sub))
+        _advance(progress, len(sub.items))
     outcomes = np.concatenate([p[0] for p in parts])
     n = [len(p[0]) for p in parts]
     metrics = {k: float(np.average([p[1][k] for p in parts], weights=n)) for k in parts[0][1]}
     return outcomes, metrics
 
 
-def _fidelity(cfg: EvalConfig, model: ModelInfo, ref: ModelInfo, progress):
-    if cfg.texts:
-        text = texts.from_files(cfg.texts)
-    else:
-        progress.level(f"built-in text: {ref.name or ref.ref} continues {len(texts.OPENINGS)} openings", len(texts.OPENINGS))
-        text = texts.builtin(ref, cfg.engine, cfg.engine_options, cfg.tokens, progress=lambda n: _advance(progress, n))
-    opts = cfg.engine_options | {"n_ctx": cfg.ctx}
-    rs = open_scorer(ref, cfg.engine, opts)
-    try:
-        stream = rs.encode(text, bos=False)[:cfg.tokens]
-        wins = fid.windows(stream, rs.bos(), cfg.ctx, cfg.score_from)
-        if not wins:
-            raise TokenfallError(f"the fidelity text has {len(stream)} tokens, too few for one {cfg.ctx}-token window; "
-                                 "give more text or a smaller --ctx")
-        path = cache_dir() / fid.cache_key(rs, cfg.engine, stream, cfg.ctx, cfg.score_from)
-        if (path / "meta.json").is_file():
-            reference = fid.ReferenceLogprobs(path)
-        else:
-            progress.level(f"reference log-probabilities ({ref.name or ref.ref})", len(wins))
-            reference = fid.ReferenceLogprobs.build(path, rs, wins, lambda n: progress.request_done())
-    finally:
-        rs.close()
-    cs = open_scorer(model, cfg.engine, opts)
-    try:
-        progress.level(f"fidelity ({model.name or model.ref})", len(wins))
-        return fid.compare(cs, reference, wins, lambda n: progress.request_done(), ref.ref)
-    finally:
-        cs.close()
+def _reference_pass(cfg: EvalConfig, ref: ModelInfo, pool: _Scorers, progress):
+    """The fidelity windows and the reference's log-probabilities (from the disk cache when present)."""
+    text = texts.from_files(cfg.texts) if cfg.texts else texts.builtin(ref, cfg.engine, cfg.engine_options, cfg.tokens, progress)
+    rs = pool.get(ref)
+    stream = rs.encode(text, bos=False)[:cfg.tokens]
+    wins = fid.windows(stream, rs.bos(), cfg.ctx, cfg.score_from)
+    if not wins:
+        raise TokenfallError(f"the fidelity text has {len(stream)} tokens, too few for one {cfg.ctx}-token window; "
+                             "give more text or a smaller --ctx")
+    path = cache_dir() / fid.cache_key(rs, cfg.engine, stream, cfg.ctx, cfg.score_from)
+    if (path / "meta.json").is_file():
+        return wins, fid.ReferenceLogprobs(path)
+    progress.level(f"reference log-probabilities ({ref.name or ref.ref})", len(wins))
+    return wins, fid.ReferenceLogprobs.build(path, rs, wins, lambda n: progress.request_done())

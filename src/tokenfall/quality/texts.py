@@ -8,8 +8,6 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Callable
-
 from platformdirs import user_cache_dir
 
 from tokenfall.errors import TokenfallError
@@ -83,8 +81,7 @@ def from_files(paths: list[str]) -> str:
     return text
 
 
-def builtin(reference: ModelInfo, engine: str, options: dict, tokens: int,
-            progress: Callable[[int], None] = lambda n: None) -> str:
+def builtin(reference: ModelInfo, engine: str, options: dict, tokens: int, progress=None) -> str:
     """Openings plus the reference's sampled continuations, enough for about ``tokens`` tokens."""
     per = max(16, min(1024, tokens // len(OPENINGS) + 1))
     key = hashlib.sha256(json.dumps([reference.sha256 or reference.ref, engine, per, OPENINGS, 1]).encode()).hexdigest()[:24]
@@ -93,8 +90,10 @@ def builtin(reference: ModelInfo, engine: str, options: dict, tokens: int,
         return json.loads(path.read_text())["text"]
     from tokenfall.quality.generate import generate
 
+    if progress is not None:
+        progress.level(f"built-in text: {reference.name or reference.ref} continues {len(OPENINGS)} openings", len(OPENINGS))
     reqs = [Request(id=i, prompt=o, max_tokens=per, ignore_eos=False, temperature=0.8, seed=1000 + i) for i, o in enumerate(OPENINGS)]
-    outs = generate(engine, reference, options, reqs, progress=progress)
+    outs = generate(engine, reference, options, reqs, progress=lambda n: progress and progress.request_done())
     text = "\n\n".join(o + c for o, c in zip(OPENINGS, outs))
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}")

@@ -1,0 +1,129 @@
+"""Quality on real llama.cpp with the bundled model: fidelity against its own F32 weights, HellaSwag
+pairs with intervals, paired tests that flag a damaged model and not a good quantization."""
+
+import pytest
+from conftest import SHARED_DATA
+
+from tokenfall import api
+from tokenfall.errors import TokenfallError
+from tokenfall.levers.quantize import quantize
+from tokenfall.models import resolve
+from tokenfall.models.gguf_write import drop_layers
+from tokenfall.types import EvalConfig, Gate, TaskSpec
+
+HELLASWAG = str(SHARED_DATA / "hellaswag_pairs_dev.jsonl")
+
+
+class Steps:
+    def __init__(self):
+        self.labels = []
+
+    def level(self, label, total):
+        self.labels.append(label)
+
+    def tokens(self, n):
+        pass
+
+    def request_done(self):
+        pass
+
+
+def test_fidelity_self_is_exact_and_q4_1_diverges(smollm, reference_f32, hellaswag_text, db):
+    same = api.evaluate(EvalConfig(model=reference_f32.path, reference=reference_f32.path, texts=[hellaswag_text], tokens=2048), db)
+    f = same["summary"]["fidelity"]
+    assert f["tokens_evaluated"] == 2048 and f["tokens_scored"] == 1024  # 4 windows of 512, second halves scored
+    assert f["kld_mean"] == 0.0 and f["kld_max"] == 0.0 and f["top1_agreement"] == 1.0 and f["ppl_ratio"] == 1.0
+
+    steps = Steps()
+    q = api.evaluate(EvalConfig(model=smollm.path, reference=reference_f32.path, texts=[hellaswag_text], tokens=2048,
+                                gate=Gate(max_kld=0.05, min_top1=0.9)), db, steps)
+    f = q["summary"]["fidelity"]
+    assert not any("reference log-probabilities" in s for s in steps.labels)  # cached by the first comparison
+    assert 0 < f["kld_mean"] < 0.05 and 0.9 < f["top1_agreement"] < 1.0 and f["kld_median"] <= f["kld_p99"] <= f["kld_max"]
+    assert f["ppl_reference"] == same["summary"]["fidelity"]["ppl"]
+    assert q["summary"]["gate"]["passed"]
+
+    strict = api.evaluate(EvalConfig(model=smollm.path, reference=reference_f32.path, texts=[hellaswag_text], tokens=2048,
+                                     gate=Gate(max_kld=1e-6)), db)
+    assert not strict["summary"]["gate"]["passed"]
+
+
+def test_hellaswag_pairs_accuracy_is_above_chance(smollm, db):
+    run = api.evaluate(EvalConfig(model=smollm.path, tasks=[TaskSpec(kind="choice", source=HELLASWAG)]), db)
+    (t,) = run["summary"]["tasks"]
+    assert t["n"] == 600 and len(t["items"]) == 600 and t["metric"] == "acc_norm"
+    assert t["acc"] == t["items"].count("1") / 600
+    assert t["ci"][0] > 0.5, f"HellaSwag pairs acc_norm {t['acc']:.3f} CI {t['ci']} is not above chance"
+    assert t["ci"][0] < t["acc"] < t["ci"][1]
+
+
+def test_paired_test_flags_damage_not_q8_0(reference_f32, tmp_path, db):
+    damaged = drop_layers(reference_f32.path, tmp_path / "drop8.gguf", list(range(18, 26)))
+    q8 = quantize(reference_f32.path, tmp_path / "q8_0.gguf", "q8_0")
+    task = TaskSpec(kind="choice", source=HELLASWAG)
+    gate = Gate(max_acc_drop=1.0)
+
+    first = Steps()
+    bad = api.evaluate(EvalConfig(model=str(damaged), reference=reference_f32.path, fidelity=False, tasks=[task], gate=gate), db, first)
+    p = bad["summary"]["tasks"][0]["paired"]
+    assert p["significant_drop"] and p["p_value"] < 0.05 and p["diff_pp"] < -1.0 and p["ref_only"] > p["cand_only"]
+    assert not bad["summary"]["gate"]["passed"]
+    assert any("reference" in s for s in first.labels)
+
+    second = Steps()
+    good = api.evaluate(EvalConfig(model=str(q8), reference=reference_f32.path, fidelity=False, tasks=[task], gate=gate), db, second)
+    p = good["summary"]["tasks"][0]["paired"]
+    assert not p["significant_drop"] and good["summary"]["gate"]["passed"]
+    assert not any("reference" in s for s in second.labels)  # reference outcomes reused from the ledger
+    assert p["reference_acc"] == bad["summary"]["tasks"][0]["paired"]["reference_acc"]
+
+
+def test_tokenizer_mismatch_is_refused_before_any_model_runs(smollm, tmp_path, db):
+    import gguf
+
+    from tokenfall.models.gguf_write import rewrite
+
+    reader = gguf.GGUFReader(smollm.path)
+    merges = reader.fields["tokenizer.ggml.merges"].contents()
+    other = rewrite(smollm.path, tmp_path / "other-tokenizer.gguf",
+                    lambda r: ((t.name, t.data, t.tensor_type) for t in r.tensors),
+                    {"tokenizer.ggml.merges": (merges[: len(merges) // 4], gguf.GGUFValueType.ARRAY)})
+    with pytest.raises(TokenfallError, match="different tokenizers"):
+        api.evaluate(EvalConfig(model=str(other), reference=smollm.path, tokens=1024), db)
+    assert api.runs(db) == []
+
+
+def test_generation_and_synthetic_tasks(smollm, db):
+    run = api.evaluate(EvalConfig(model=smollm.path, tasks=[
+        TaskSpec(kind="gen", source=str(SHARED_DATA / "gsm8k_test_dev.jsonl"), limit=4, max_tokens=24, shots=1),
+        TaskSpec(kind="synth-gen", source="arithmetic", n=6, max_tokens=6),
+        TaskSpec(kind="synth", source="compare", n=20)]), db)
+    gen, sgen, syn = run["summary"]["tasks"]
+    assert gen["n"] == 4 and gen["metric"] == "exact_match" and len(gen["items"]) == 4  # the worked example is not graded
+    assert sgen["n"] == 6 and syn["n"] == 20 and syn["metric"] == "acc"
+    assert all(0.0 <= t["acc"] <= 1.0 and t["ci"][0] <= t["acc"] <= t["ci"][1] for t in (gen, sgen, syn))
+
+
+def test_builtin_text_is_sampled_from_the_reference_once(reference_f32, db):
+    steps = Steps()
+    cfg = EvalConfig(model=reference_f32.path, reference=reference_f32.path, tokens=1024)
+    a = api.evaluate(cfg, db, steps)
+    assert any("built-in text" in s for s in steps.labels)
+    assert a["summary"]["fidelity"]["kld_mean"] == 0.0 and a["summary"]["fidelity"]["tokens_evaluated"] == 1024
+    again = Steps()
+    api.evaluate(cfg, db, again)
+    assert not any("built-in text" in s or "reference log-probabilities" in s for s in again.labels)
+
+
+def test_transformers_backend_agrees_with_itself(smollm, hellaswag_text, db):
+    pytest.importorskip("transformers")
+    run = api.evaluate(EvalConfig(model=smollm.path, reference=smollm.path, engine="transformers", texts=[hellaswag_text],
+                                  tokens=512, tasks=[TaskSpec(kind="synth", source="compare", n=8)]), db)
+    s = run["summary"]
+    assert s["fidelity"]["kld_mean"] == 0.0 and s["fidelity"]["top1_agreement"] == 1.0
+    assert s["tasks"][0]["n"] == 8 and s["tasks"][0]["paired"]["diff_pp"] == 0.0
+
+
+def test_resolve_written_models(reference_f32, smollm):
+    assert reference_f32.quant_type == "ALL_F32" and reference_f32.n_params == smollm.n_params
+    assert resolve(reference_f32.path).sha256 == reference_f32.sha256
