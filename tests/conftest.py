@@ -35,6 +35,19 @@ def reference_f32(smollm, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def other_tokenizer(smollm, tmp_path_factory):
+    """The bundled model with three quarters of its BPE merges dropped: same vocabulary size, other tokenizer."""
+    import gguf
+
+    from tokenfall.models.gguf_write import rewrite
+
+    merges = gguf.GGUFReader(smollm.path).fields["tokenizer.ggml.merges"].contents()
+    return str(rewrite(smollm.path, tmp_path_factory.mktemp("models") / "other-tokenizer.gguf",
+                       lambda rd: ((t.name, t.data, t.tensor_type) for t in rd.tensors),
+                       {"tokenizer.ggml.merges": (merges[: len(merges) // 4], gguf.GGUFValueType.ARRAY)}))
+
+
+@pytest.fixture(scope="session")
 def hellaswag_text(tmp_path_factory):
     """Fidelity text from the shared HellaSwag pairs (context + correct ending per line)."""
     import json

@@ -299,10 +299,11 @@ def _print_quality(evals: list[dict]) -> None:
 @click.option("--max-acc-drop", type=float, help="Gate: accuracy drop bound, percentage points (only significant drops count).")
 @click.option("--alpha", type=float, default=0.05, show_default=True, help="Gate: significance level of the paired test.")
 @click.option("--lm-eval", "lm_eval", multiple=True, help="lm-evaluation-harness task to run through this engine (needs lm-eval).")
+@click.option("--lm-eval-include", type=click.Path(), help="Directory of local lm-eval task YAMLs (no hub needed).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of tables.")
 @click.pass_context
 def eval_(ctx, model, reference, engine, opts, texts, tokens, ctx_len, score_from, no_fidelity, task_values, limit, shots,
-          difficulty, n_synth, seed, max_tokens, max_kld, min_top1, max_ppl_ratio, max_acc_drop, alpha, lm_eval, as_json):
+          difficulty, n_synth, seed, max_tokens, max_kld, min_top1, max_ppl_ratio, max_acc_drop, alpha, lm_eval, lm_eval_include, as_json):
     """Quality on the engine that was priced: fidelity to a reference (KLD, top-1, perplexity) and task
     accuracy with intervals, paired against the reference; --max-* / --min-* bounds form the gate
     (exit 1 when it fails)."""
@@ -317,7 +318,7 @@ def eval_(ctx, model, reference, engine, opts, texts, tokens, ctx_len, score_fro
                         tokens=tokens, ctx=ctx_len, score_from=score_from, fidelity=not no_fidelity,
                         tasks=_task_specs(task_values, limit, shots, difficulty, n_synth, seed, max_tokens),
                         gate=Gate(max_kld=max_kld, min_top1=min_top1, max_ppl_ratio=max_ppl_ratio, max_acc_drop=max_acc_drop, alpha=alpha),
-                        lm_eval=list(lm_eval), limit=limit)
+                        lm_eval=list(lm_eval), lm_eval_include=lm_eval_include, limit=limit)
     if as_json:
         run = api.evaluate(config, db=ctx.obj["db"])
         click.echo(json.dumps(run, indent=2))

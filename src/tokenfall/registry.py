@@ -12,7 +12,9 @@ from tokenfall.errors import TokenfallError
 def did_you_mean(name: str, known: list[str], what: str) -> TokenfallError:
     close = [k for k in sorted(known) if name.lower() in k.lower()][:1] or difflib.get_close_matches(name, known, n=1, cutoff=0.5)
     hint = f" Did you mean '{close[0]}'?" if close else ""
-    return TokenfallError(f"unknown {what} '{name}'.{hint} Known: {', '.join(sorted(known))}")
+    names = sorted(known)
+    listed = ", ".join(names) if len(names) <= 20 else f"{', '.join(names[:12])}, ... ({len(names)} in all)"
+    return TokenfallError(f"unknown {what} '{name}'.{hint} Known: {listed}")
 
 
 class Registry:

@@ -281,7 +281,8 @@ class EvalConfig(Model):
     tasks: list[TaskSpec] = Field(default_factory=list)
     gate: Gate = Field(default_factory=Gate)
     lm_eval: list[str] = Field(default_factory=list)
-    limit: int | None = None
+    lm_eval_include: str | None = None  # directory of local lm-eval task YAMLs
+    limit: int | None = None  # lm-eval tasks: first N documents
 
 
 class EvalSummary(Model):

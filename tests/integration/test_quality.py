@@ -78,18 +78,9 @@ def test_paired_test_flags_damage_not_q8_0(reference_f32, tmp_path, db):
     assert p["reference_acc"] == bad["summary"]["tasks"][0]["paired"]["reference_acc"]
 
 
-def test_tokenizer_mismatch_is_refused_before_any_model_runs(smollm, tmp_path, db):
-    import gguf
-
-    from tokenfall.models.gguf_write import rewrite
-
-    reader = gguf.GGUFReader(smollm.path)
-    merges = reader.fields["tokenizer.ggml.merges"].contents()
-    other = rewrite(smollm.path, tmp_path / "other-tokenizer.gguf",
-                    lambda r: ((t.name, t.data, t.tensor_type) for t in r.tensors),
-                    {"tokenizer.ggml.merges": (merges[: len(merges) // 4], gguf.GGUFValueType.ARRAY)})
+def test_tokenizer_mismatch_is_refused_before_any_model_runs(smollm, other_tokenizer, db):
     with pytest.raises(TokenfallError, match="different tokenizers"):
-        api.evaluate(EvalConfig(model=str(other), reference=smollm.path, tokens=1024), db)
+        api.evaluate(EvalConfig(model=other_tokenizer, reference=smollm.path, tokens=1024), db)
     assert api.runs(db) == []
 
 
@@ -127,3 +118,24 @@ def test_transformers_backend_agrees_with_itself(smollm, hellaswag_text, db):
 def test_resolve_written_models(reference_f32, smollm):
     assert reference_f32.quant_type == "ALL_F32" and reference_f32.n_params == smollm.n_params
     assert resolve(reference_f32.path).sha256 == reference_f32.sha256
+
+
+def test_lm_eval_local_task_runs_through_the_scorer(tmp_path, smollm, reference_f32, db):
+    pytest.importorskip("lm_eval")
+    import json
+
+    rows = [json.loads(line) for line in (SHARED_DATA / "hellaswag_pairs_dev.jsonl").read_text().splitlines()[:12]]
+    data = tmp_path / "pairs.jsonl"
+    data.write_text("".join(json.dumps({"context": r["context"].rstrip(), "choices": [r["correct"], r["wrong"]], "answer": 0}) + "\n"
+                            for r in rows))
+    (tmp_path / "pairs.yaml").write_text(
+        f"task: tf_pairs\ndataset_path: json\ndataset_kwargs:\n  data_files:\n    test: {data}\ntest_split: test\n"
+        "output_type: multiple_choice\ndoc_to_text: context\ndoc_to_choice: choices\ndoc_to_target: answer\n"
+        "metric_list:\n  - metric: acc\n  - metric: acc_norm\n")
+    run = api.evaluate(EvalConfig(model=smollm.path, reference=reference_f32.path, fidelity=False, lm_eval=["tf_pairs"],
+                                  lm_eval_include=str(tmp_path)), db)
+    (t,) = run["summary"]["tasks"]
+    assert t["name"] == "lm-eval:tf_pairs" and t["metric"] == "acc_norm" and t["n"] == 12
+    assert t["acc"] == pytest.approx(t["metrics"]["acc_norm"]) and t["paired"] is not None
+    with pytest.raises(TokenfallError, match="Did you mean 'tf_pairs'"):
+        api.evaluate(EvalConfig(model=smollm.path, lm_eval=["tf_pair"], lm_eval_include=str(tmp_path)), db)

@@ -6,6 +6,8 @@ outcomes can come from earlier runs (``known``), so comparing N candidates costs
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 from typing import Callable
 
@@ -19,7 +21,7 @@ from tokenfall.quality import fidelity as fid
 from tokenfall.quality import gate, tasks, texts
 from tokenfall.quality.generate import generate
 from tokenfall.quality.scoring import BACKENDS, open_scorer, vocab_digest
-from tokenfall.types import EvalConfig, EvalSummary, ModelInfo
+from tokenfall.types import EvalConfig, EvalSummary, ModelInfo, Request
 
 CHUNK = 32  # items per loglik call between progress updates
 
@@ -51,7 +53,11 @@ def prepare(cfg: EvalConfig) -> tuple[ModelInfo, ModelInfo | None, list]:
     if cfg.engine not in BACKENDS.names() and any(t.kind == "choice" for _, t in loaded):
         raise TokenfallError(f"engine '{cfg.engine}' gives no log-probabilities for choice tasks; use --engine llamacpp or transformers")
     do_fidelity = ref is not None and cfg.fidelity
-    if not do_fidelity and not loaded:
+    if cfg.lm_eval:
+        from tokenfall.quality import lmeval
+
+        lmeval.check(cfg.lm_eval, cfg.lm_eval_include)
+    if not do_fidelity and not loaded and not cfg.lm_eval:
         raise TokenfallError("nothing to evaluate: give --reference for fidelity and/or --task (e.g. --task synth:arithmetic)")
     if do_fidelity and cfg.engine not in ("llamacpp", "transformers"):
         raise TokenfallError(f"fidelity needs full next-token distributions, which engine '{cfg.engine}' does not return; "
@@ -103,9 +109,34 @@ def evaluate(cfg: EvalConfig, progress: Progress, summary: EvalSummary | None = 
             cand[i] = _grade_gen(cfg, model, task, spec, progress, "candidate")
             if ref is not None and i not in ref_out:
                 ref_out[i] = _grade_gen(cfg, ref, task, spec, progress, "reference")[0]
-        summary.tasks.append(tasks.result(spec, task, *cand[i], ref_out.get(i), cfg.gate.alpha))
+        summary.tasks.append(tasks.result(task.name, spec.kind, task.metric, task.digest(), *cand[i], ref_out.get(i), cfg.gate.alpha))
+    for name in cfg.lm_eval:
+        summary.tasks.append(_lm_eval(cfg, name, model, ref, progress, known))
     summary.gate = gate.check(cfg.gate, summary.fidelity, summary.tasks)
     return summary
+
+
+def _lm_eval(cfg: EvalConfig, name: str, model: ModelInfo, ref: ModelInfo | None, progress, known):
+    from tokenfall.quality import lmeval
+
+    digest = hashlib.sha256(json.dumps(["lm-eval", name, cfg.limit, cfg.lm_eval_include]).encode()).hexdigest()[:16]
+
+    def one(m: ModelInfo, who: str):
+        progress.level(f"lm-eval {name} ({who}: {m.name or m.ref})", None)
+        pool = _Scorers(cfg)
+        gen = lambda reqs: generate(cfg.engine, m, cfg.engine_options,  # noqa: E731
+                                    [Request(id=i, prompt=p, max_tokens=n, ignore_eos=False) for i, (p, n) in enumerate(reqs)])
+        try:
+            return lmeval.run(name, cfg.lm_eval_include, cfg.limit, lambda: pool.get(m), gen, cfg.ctx)
+        finally:
+            pool.close()
+
+    metric, outcomes, agg = one(model, "candidate")
+    ref_outcomes = None
+    if ref is not None:
+        stored = known(ref.sha256 or ref.ref, digest)
+        ref_outcomes = np.asarray([c == "1" for c in stored]) if stored and len(stored) == len(outcomes) else one(ref, "reference")[1]
+    return tasks.result(f"lm-eval:{name}", "lm-eval", metric, digest, outcomes, agg, ref_outcomes, cfg.gate.alpha)
 
 
 class _Scorers:

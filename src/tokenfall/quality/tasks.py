@@ -181,10 +181,10 @@ def grade_gen(task: Task, outputs: list[str]) -> tuple[np.ndarray, dict[str, flo
     return np.asarray(ok), {"exact_match": float(np.mean(ok))}
 
 
-def result(spec: TaskSpec, task: Task, outcomes: np.ndarray, metrics: dict[str, float],
+def result(name: str, kind: str, metric: str, digest: str, outcomes: np.ndarray, metrics: dict[str, float],
            reference: np.ndarray | None = None, alpha: float = 0.05) -> TaskResult:
     k = int(outcomes.sum())
-    return TaskResult(name=task.name, kind=spec.kind, metric=task.metric, n=len(outcomes), acc=k / len(outcomes),
+    return TaskResult(name=name, kind=kind, metric=metric, n=len(outcomes), acc=k / len(outcomes),
                       ci=wilson(k, len(outcomes)), metrics=metrics, items="".join("1" if o else "0" for o in outcomes),
-                      items_digest=task.digest(), paired=paired(outcomes, reference, alpha) if reference is not None else None,
+                      items_digest=digest, paired=paired(outcomes, reference, alpha) if reference is not None else None,
                       reference_items="" if reference is None else "".join("1" if o else "0" for o in reference))
