@@ -16,6 +16,25 @@ import threading
 FAULTS = ("ok", "reset", "500", "malformed", "stall", "truncate")
 
 
+def echo_logprobs(prompt: str) -> dict:
+    """A non-streamed completion echoing ``prompt`` with OpenAI-style prompt logprobs from a toy rule, so a
+    client's offset and summing logic can be checked by hand: words (with their leading space) are tokens,
+    each with log-probability minus its letter count; a word of up to 3 letters is also the top choice."""
+    tokens, pos = [], 0
+    for word in prompt.split(" "):
+        tok = word if pos == 0 else " " + word
+        tokens.append((pos, tok))
+        pos += len(tok)
+    offsets = [p for p, _ in tokens]
+    values = [None] + [-float(len(t.strip())) for _, t in tokens[1:]]
+    top = [None] + [{t: -float(len(t.strip()))} if len(t.strip()) <= 3 else {" x": -0.1, t: -float(len(t.strip()))}
+                    for _, t in tokens[1:]]
+    return {"object": "text_completion", "model": "mock", "usage": {"prompt_tokens": len(tokens), "completion_tokens": 1},
+            "choices": [{"index": 0, "text": prompt + " x", "finish_reason": "length",
+                         "logprobs": {"tokens": [t for _, t in tokens] + [" x"], "text_offset": offsets + [pos],
+                                      "token_logprobs": values + [-0.1], "top_logprobs": top + [{" x": -0.1}]}}]}
+
+
 class MockServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, ttft_s: float = 0.0, itl_s: float = 0.0,
                  faults: list[str] | None = None):
@@ -58,6 +77,11 @@ class MockServer:
 
     async def _complete(self, req: dict, chat: bool, writer: asyncio.StreamWriter, fault: str) -> bool:
         """Stream one completion; False when the connection must end (fault injected)."""
+        if req.get("echo") and not req.get("stream"):
+            payload = json.dumps(echo_logprobs(str(req.get("prompt", "")))).encode()
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n%s" % (len(payload), payload))
+            await writer.drain()
+            return True
         if fault == "500":
             msg = b'{"error": "injected"}'
             writer.write(b"HTTP/1.1 500 Internal Server Error\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n%s" % (len(msg), msg))

@@ -139,3 +139,21 @@ def test_lm_eval_local_task_runs_through_the_scorer(tmp_path, smollm, reference_
     assert t["acc"] == pytest.approx(t["metrics"]["acc_norm"]) and t["paired"] is not None
     with pytest.raises(TokenfallError, match="Did you mean 'tf_pairs'"):
         api.evaluate(EvalConfig(model=smollm.path, lm_eval=["tf_pair"], lm_eval_include=str(tmp_path)), db)
+
+
+def test_openai_scorer_sums_echoed_prompt_logprobs(tmp_path, db):
+    """Client logic only (offsets, sums, greedy flag) against the mock server's toy logprob rule."""
+    from tokenfall.mockserver import MockServer
+    from tokenfall.quality.scoring import choice_loglik, open_scorer
+
+    with MockServer() as srv:
+        scorer = open_scorer(resolve(f"{srv.url}#mock"), "openai")
+        (res,) = choice_loglik(scorer, [("The sky is ", ["blue today", "red"])])
+        assert res == [(-9.0, False), (-3.0, True)]  # " blue" -4 + " today" -5; " red" -3 and top-1
+        scorer.close()
+        f = tmp_path / "mc.jsonl"
+        f.write_text('{"context": "Pick one:", "choices": ["elephant", "cat"], "answer": 1}\n'
+                     '{"context": "Pick one:", "choices": ["ox", "giraffe"], "answer": 0}\n')
+        run = api.evaluate(EvalConfig(model=f"{srv.url}#mock", engine="openai", tasks=[TaskSpec(kind="choice", source=str(f))]), db)
+        t = run["summary"]["tasks"][0]
+        assert t["metrics"]["acc"] == 1.0 and t["n"] == 2

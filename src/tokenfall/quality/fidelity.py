@@ -15,7 +15,7 @@ import json
 import os
 import shutil
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -40,6 +40,19 @@ def cache_key(reference: Scorer, backend: str, stream: list[int], ctx: int, scor
     h = hashlib.sha256(np.asarray(stream, dtype=np.int32).tobytes()).hexdigest()
     spec = {"model": reference.model.sha256, "tokens": h, "ctx": ctx, "score_from": score_from, "backend": backend, "v": 1}
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:24]
+
+
+def _rows(scorer: Scorer, wins: list[tuple[list[int], int]], progress: Callable[[int], None]) -> Iterator[tuple]:
+    """(first row index, log-prob block, its target tokens) over all windows. (Decoding the next window in
+    a thread while numpy works on this one measured no faster on 2 cores: both are CPU-bound.)"""
+    r = 0
+    for w, first in wins:
+        targets = np.asarray(w[first:])
+        for block in scorer.windows(w, first):
+            yield r, block, targets[:len(block)]
+            targets = targets[len(block):]
+            r += len(block)
+        progress(len(w))
 
 
 class ReferenceLogprobs:
@@ -67,17 +80,11 @@ class ReferenceLogprobs:
         try:
             out = np.memmap(tmp / "logp.f16", dtype=np.float16, mode="w+", shape=(rows, scorer.n_vocab))
             argmax, nll = np.empty(rows, np.int32), np.empty(rows, np.float64)
-            r = 0
-            for w, first in wins:
-                targets = np.asarray(w[first:])
-                for block in scorer.windows(w, first):
-                    n = len(block)
-                    out[r:r + n] = block
-                    argmax[r:r + n] = block.argmax(axis=1)
-                    nll[r:r + n] = -block.astype(np.float16).astype(np.float32)[np.arange(n), targets[:n]]
-                    targets = targets[n:]
-                    r += n
-                progress(len(w))
+            for r, block, targets in _rows(scorer, wins, progress):
+                n = len(block)
+                out[r:r + n] = block
+                argmax[r:r + n] = block.argmax(axis=1)
+                nll[r:r + n] = -block[np.arange(n), targets].astype(np.float16).astype(np.float32)
             out.flush()
             del out
             np.save(tmp / "argmax.npy", argmax)
@@ -100,19 +107,13 @@ def compare(candidate: Scorer, ref: ReferenceLogprobs, wins: list[tuple[list[int
                              f"(vocabulary {candidate.n_vocab} vs {ref.meta['n_vocab']} tokens or different pieces); "
                              "fidelity compares next-token distributions, which needs the same tokenizer")
     kld, agree, nll = np.empty(ref.meta["rows"]), np.empty(ref.meta["rows"], bool), np.empty(ref.meta["rows"])
-    r = 0
-    for w, first in wins:
-        targets = np.asarray(w[first:])
-        for block in candidate.windows(w, first):
-            n = len(block)
-            q = block.astype(np.float16).astype(np.float32)
-            p = ref.logp[r:r + n].astype(np.float32)
-            kld[r:r + n] = (np.exp(p) * (p - q)).sum(axis=1)
-            agree[r:r + n] = block.argmax(axis=1) == ref.argmax[r:r + n]
-            nll[r:r + n] = -q[np.arange(n), targets[:n]]
-            targets = targets[n:]
-            r += n
-        progress(len(w))
+    for r, block, targets in _rows(candidate, wins, progress):
+        n = len(block)
+        q = block.astype(np.float16).astype(np.float32)
+        p = ref.logp[r:r + n].astype(np.float32)
+        kld[r:r + n] = (np.exp(p) * (p - q)).sum(axis=1)
+        agree[r:r + n] = block.argmax(axis=1) == ref.argmax[r:r + n]
+        nll[r:r + n] = -q[np.arange(n), targets]
     ppl, ppl_ref = float(np.exp(nll.mean())), float(np.exp(ref.nll.mean()))
     return Fidelity(
         reference=reference_label, reference_sha256=ref.meta["model"]["sha256"], tokens_evaluated=sum(len(w) for w, _ in wins),

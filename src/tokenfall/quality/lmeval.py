@@ -12,7 +12,7 @@ from typing import Callable
 import numpy as np
 
 from tokenfall.errors import MissingDependency, TokenfallError
-from tokenfall.quality.scoring import split_continuation
+from tokenfall.quality.scoring import choice_loglik
 from tokenfall.types import ModelInfo
 
 PRIMARY = ("acc_norm", "acc", "exact_match", "f1", "mcc")  # first metric present is the primary one
@@ -45,10 +45,7 @@ def run(task: str, include: str | None, limit: int | None, scorer_for: Callable[
 
     class Adapter(LM):
         def loglikelihood(self, requests):
-            scorer = scorer_for()
-            enc = lambda s: scorer.encode(s, bos=True)  # noqa: E731
-            items = [split_continuation(enc, *r.args) for r in requests]
-            return [tuple(x[0]) for x in scorer.loglik([(c, [k]) for c, k in items])]
+            return [tuple(x[0]) for x in choice_loglik(scorer_for(), [(r.args[0], [r.args[1]]) for r in requests])]
 
         def loglikelihood_rolling(self, requests):
             scorer = scorer_for()

@@ -1,7 +1,8 @@
 """Log-probabilities from a model: the one capability fidelity and log-likelihood tasks need.
 
 A scorer is opened per (model, backend). Backends: llama.cpp on any GGUF, transformers on GGUF or an HF
-directory, and an OpenAI-compatible server where it returns prompt logprobs (choice tasks only)."""
+directory, and an OpenAI-compatible server where it echoes prompt logprobs (choice tasks only: a server
+returns at most the top few log-probabilities per token, not the distribution fidelity needs)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from tokenfall.types import ModelInfo
 BACKENDS = Registry("scoring backend", {
     "llamacpp": "tokenfall.quality.score_llamacpp:LlamaScorer",
     "transformers": "tokenfall.quality.score_transformers:HFScorer",
+    "openai": "tokenfall.quality.score_openai:OpenAIScorer",
 })
 
 
@@ -39,6 +41,27 @@ def open_scorer(model: ModelInfo, backend: str, options: dict | None = None) -> 
     cls = BACKENDS.load(backend)
     known = inspect.signature(cls.__init__).parameters
     return cls(model, **{k: v for k, v in (options or {}).items() if k in known})
+
+
+def choice_loglik(scorer: Scorer, items: list[tuple[str, list[str]]]) -> list[list[tuple[float, bool]]]:
+    """Per (context, continuations): each continuation's (sum of log-probabilities, greedy match).
+    Local scorers tokenise here (lm-eval's split); remote ones score text themselves (``loglik_text``)."""
+    if hasattr(scorer, "loglik_text"):
+        return scorer.loglik_text(items)
+    enc = lambda s: scorer.encode(s, bos=True)  # noqa: E731
+    packed, owner = [], []  # choices share their context's tokens unless a boundary merge makes them differ
+    for i, (ctx, conts) in enumerate(items):
+        splits = [split_continuation(enc, ctx, c) for c in conts]
+        if all(c == splits[0][0] for c, _ in splits):
+            packed.append((splits[0][0], [k for _, k in splits]))
+            owner.append(i)
+        else:
+            packed += [(c, [k]) for c, k in splits]
+            owner += [i] * len(splits)
+    results: list[list[tuple[float, bool]]] = [[] for _ in items]
+    for i, res in zip(owner, scorer.loglik(packed)):
+        results[i] += res
+    return results
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:

@@ -19,7 +19,7 @@ import numpy as np
 
 from tokenfall.errors import TokenfallError
 from tokenfall.quality import synthetic
-from tokenfall.quality.scoring import Scorer, split_continuation
+from tokenfall.quality.scoring import Scorer, choice_loglik
 from tokenfall.quality.stats import paired, wilson
 from tokenfall.registry import did_you_mean
 from tokenfall.types import Request, TaskResult, TaskSpec
@@ -130,11 +130,8 @@ def load(spec: TaskSpec) -> Task:
 
 def grade_choice(scorer: Scorer, task: Task) -> tuple[np.ndarray, dict[str, float]]:
     """acc: highest summed log-probability; acc_norm: highest per byte of the choice (lm-eval's)."""
-    enc, pairs = (lambda s: scorer.encode(s, bos=True)), []
-    for ctx, choices, _ in task.items:
-        split = [split_continuation(enc, ctx, " " + c.lstrip(" ") if ctx and not ctx.endswith((" ", "\n")) else c) for c in choices]
-        pairs.append((split[0][0], [s[1] for s in split], [len(s[1]) for s in split]))
-    lls = scorer.loglik([(c, conts) for c, conts, _ in pairs])
+    sep = lambda ctx, c: " " + c.lstrip(" ") if ctx and not ctx.endswith((" ", "\n")) else c  # noqa: E731
+    lls = choice_loglik(scorer, [(ctx, [sep(ctx, c) for c in choices]) for ctx, choices, _ in task.items])
     acc, acc_norm, greedy = [], [], []
     for (ctx, choices, answer), ll in zip(task.items, lls):
         raw = [x[0] for x in ll]
