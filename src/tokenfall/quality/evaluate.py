@@ -15,6 +15,7 @@ import numpy as np
 from platformdirs import user_cache_dir
 
 from tokenfall import models
+from tokenfall.engines import create
 from tokenfall.errors import TokenfallError
 from tokenfall.models import tokenizers
 from tokenfall.quality import fidelity as fid
@@ -49,6 +50,7 @@ def prepare(cfg: EvalConfig) -> tuple[ModelInfo, ModelInfo | None, list]:
         raise TokenfallError(f"--score-from {cfg.score_from}: give a fraction between 0 and 1 (llama.cpp scores from 0.5)")
     model = models.resolve(cfg.model)
     ref = models.resolve(cfg.reference) if cfg.reference else None
+    create(cfg.engine, model, cfg.engine_options)  # engine name, its library and options checked (nothing started)
     loaded = [(spec, tasks.load(spec)) for spec in cfg.tasks]  # bad files fail before any model runs
     if cfg.engine not in BACKENDS.names() and any(t.kind == "choice" for _, t in loaded):
         raise TokenfallError(f"engine '{cfg.engine}' gives no log-probabilities for choice tasks; use --engine llamacpp or transformers")
