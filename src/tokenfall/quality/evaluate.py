@@ -87,7 +87,7 @@ def evaluate(cfg: EvalConfig, progress: Progress, summary: EvalSummary | None = 
     cand: dict[int, tuple] = {}
     ref_out: dict[int, np.ndarray] = {}
     if ref is not None:
-        for i, (spec, task) in enumerate(loaded):
+        for i, (_, task) in enumerate(loaded):
             stored = known(ref.sha256 or ref.ref, task.digest())
             if stored is not None and len(stored) == len(task.items):
                 ref_out[i] = np.asarray([c == "1" for c in stored])
@@ -95,13 +95,13 @@ def evaluate(cfg: EvalConfig, progress: Progress, summary: EvalSummary | None = 
     try:
         if ref is not None and cfg.fidelity:
             wins, reference = _reference_pass(cfg, ref, pool, progress)
-        for i, (spec, task) in enumerate(loaded):
+        for i, (_, task) in enumerate(loaded):
             if ref is not None and task.kind == "choice" and i not in ref_out:
                 ref_out[i] = _grade_choice(pool.get(ref), task, progress, "reference")[0]
         if ref is not None and cfg.fidelity:
             progress.level(f"fidelity ({model.name or model.ref})", len(wins))
             summary.fidelity = fid.compare(pool.get(model), reference, wins, lambda n: progress.request_done(), ref.ref)
-        for i, (spec, task) in enumerate(loaded):
+        for i, (_, task) in enumerate(loaded):
             if task.kind == "choice":
                 cand[i] = _grade_choice(pool.get(model), task, progress, "candidate")
     finally:

@@ -13,7 +13,6 @@ import numpy as np
 
 from tokenfall.errors import MissingDependency, TokenfallError
 from tokenfall.quality.scoring import choice_loglik
-from tokenfall.types import ModelInfo
 
 PRIMARY = ("acc_norm", "acc", "exact_match", "f1", "mcc")  # first metric present is the primary one
 

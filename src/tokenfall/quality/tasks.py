@@ -133,7 +133,7 @@ def grade_choice(scorer: Scorer, task: Task) -> tuple[np.ndarray, dict[str, floa
     sep = lambda ctx, c: " " + c.lstrip(" ") if ctx and not ctx.endswith((" ", "\n")) else c  # noqa: E731
     lls = choice_loglik(scorer, [(ctx, [sep(ctx, c) for c in choices]) for ctx, choices, _ in task.items])
     acc, acc_norm, greedy = [], [], []
-    for (ctx, choices, answer), ll in zip(task.items, lls):
+    for (_, choices, answer), ll in zip(task.items, lls, strict=True):
         raw = [x[0] for x in ll]
         norm = [x[0] / max(1, len(c.encode())) for x, c in zip(ll, choices)]
         acc.append(int(np.argmax(raw)) == answer)

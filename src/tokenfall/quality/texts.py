@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
+
 from platformdirs import user_cache_dir
 
 from tokenfall.errors import TokenfallError
