@@ -6,7 +6,10 @@ import asyncio
 import csv
 import io
 import json
+from pathlib import Path
 from typing import Protocol
+
+from platformdirs import user_data_dir
 
 from tokenfall import __version__, cost, fingerprint, models
 from tokenfall.bench import metrics, runner
@@ -201,6 +204,89 @@ def quality_of(model_sha256: str, db: str | None = None) -> list[dict]:
     try:
         return [r for r in ledger.runs(limit=None, kind="eval")
                 if r["status"] == "complete" and ((r["summary"] or {}).get("model") or {}).get("sha256") == model_sha256]
+    finally:
+        ledger.close()
+
+
+def artifact_dir() -> Path:
+    return Path(user_data_dir("tokenfall", appauthor=False)) / "artifacts"
+
+
+def apply_lever(lever_name: str, model_ref: str | None, options: dict, out_dir: str | None = None, db: str | None = None) -> ModelInfo:
+    """Pull one lever on a model: a new GGUF (reused when the same lever with the same options was already
+    applied to the same parent), recorded in the ledger with its lineage."""
+    from pydantic import ValidationError
+
+    from tokenfall.levers import LEVERS
+
+    lever = LEVERS.load(lever_name)()
+    try:
+        opts = lever.Options(**options)
+    except ValidationError as e:
+        err = e.errors()[0]
+        raise TokenfallError(f"{lever_name} option {'.'.join(map(str, err['loc']))}: {err['msg'].removeprefix('Value error, ')}") from e
+    model = models.resolve(model_ref)
+    if model.kind != "gguf":
+        raise TokenfallError(f"lever '{lever_name}' reads GGUF files; '{model.ref}' is {model.kind}")
+    target = Path(out_dir).expanduser() if out_dir else artifact_dir()
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise TokenfallError(f"--out-dir {target}: cannot create it ({e.strerror})") from e
+    dst = target / lever.output_name(model, opts)
+    from tokenfall.levers import lineage
+
+    want = lineage(model, lever_name, opts)
+    if not (dst.is_file() and models.lineage_of(dst) == want):
+        lever.apply(model, dst, opts)
+    info = models.resolve(str(dst))
+    ledger = Ledger(db)
+    try:
+        ledger.add_artifact(info, model.sha256, lever_name, opts.model_dump())
+    finally:
+        ledger.close()
+    return info
+
+
+def quantize_sweep(model_ref: str | None, qtypes: list[str], out_dir: str | None = None, db: str | None = None,
+                   measure: bool = True, tasks: list | None = None, tokens: int = 20480, progress: Progress | None = None) -> dict:
+    """llama.cpp's quantization table, priced: every type quantized from a float reference (the model
+    itself when it is F32/F16, else its F32 copy), then, with ``measure``, benchmarked (decode at 1 and 16
+    streams, $/M output at 16) and evaluated (fidelity to the reference, ``tasks`` paired with it)."""
+    from tokenfall.levers.quantize import Quantize
+    from tokenfall.types import PriceSpec, Prompts
+
+    for q in qtypes:  # every type checked before minutes are spent on the first
+        try:
+            Quantize.Options(type=q)
+        except ValueError as e:
+            raise TokenfallError(f"--types {q}: {e.errors()[0]['msg'].removeprefix('Value error, ')}") from e
+    source = models.resolve(model_ref)
+    is_float = (source.quant_type or "").upper() in ("ALL_F32", "F16", "BF16")
+    reference = source if is_float else apply_lever("convert", source.path, {"dtype": "f32"}, out_dir, db)
+    rows = []
+    for q in qtypes:
+        art = apply_lever("quantize", reference.path, {"type": q}, out_dir, db)
+        row = {"type": q, "path": art.path, "sha256": art.sha256, "size_bytes": art.size_bytes,
+               "bits_per_weight": art.size_bytes * 8 / art.n_params if art.n_params else None}
+        if measure:
+            b = bench(BenchConfig(model=art.path, loads=[Load(concurrency=1, requests=8), Load(concurrency=16, requests=32)],
+                                  prompts=Prompts(input_tokens=32, output_tokens=32), price=PriceSpec()), db, progress)
+            e = evaluate(EvalConfig(model=art.path, reference=reference.path, tokens=tokens, tasks=tasks or []), db, progress)
+            one, many = b["summary"]
+            f = e["summary"]["fidelity"]
+            row |= {"bench_run": b["id"], "eval_run": e["id"], "decode_tok_s_c1": one["output_tokens_per_s"],
+                    "decode_tok_s_c16": many["output_tokens_per_s"], "usd_per_m_output_c16": many["cost"]["usd_per_m_output"],
+                    "kld_mean": f["kld_mean"], "top1": f["top1_agreement"], "ppl_ratio": f["ppl_ratio"],
+                    "tasks": {t["name"]: t["acc"] for t in e["summary"]["tasks"]}}
+        rows.append(row)
+    return {"reference": reference.model_dump(), "rows": rows}
+
+
+def artifacts(db: str | None = None) -> list[dict]:
+    ledger = Ledger(db)
+    try:
+        return ledger.artifacts()
     finally:
         ledger.close()
 

@@ -333,6 +333,84 @@ def eval_(ctx, model, reference, engine, opts, texts, tokens, ctx_len, score_fro
 
 
 @cli.command()
+@click.argument("model", required=False)
+@click.option("--to", "dtype", type=click.Choice(["f32", "f16"]), default="f32", show_default=True)
+@click.option("--out-dir", type=click.Path(file_okay=False), help="Where artifacts go (default: user data dir/artifacts).")
+@click.pass_context
+def convert(ctx, model, dtype, out_dir):
+    """Write a GGUF's weights dequantized to F32/F16 (the reference for compression studies)."""
+    from tokenfall import api
+
+    info = api.apply_lever("convert", model, {"dtype": dtype}, out_dir, ctx.obj["db"])
+    out.print(f"{info.path}  {info.size_bytes / 1e6:,.1f} MB  {info.quant_type}  sha256 {info.sha256[:12]}", highlight=False)
+
+
+@cli.command()
+@click.argument("model", required=False)
+@click.option("--types", "qtypes", default="q8_0,q6_k,q5_k_m,q4_k_m,q4_0,q3_k_m,q2_k", show_default=True,
+              help="llama.cpp file types, comma list.")
+@click.option("--out-dir", type=click.Path(file_okay=False), help="Where artifacts go (default: user data dir/artifacts).")
+@click.option("--no-measure", is_flag=True, help="Only write the files (no bench, no eval).")
+@click.option("-t", "--task", "task_values", multiple=True, help="Tasks to grade each type on, paired with the reference (as in eval).")
+@click.option("--limit", type=int, help="First N items of each task.")
+@click.option("--tokens", type=int, default=20480, show_default=True, help="Fidelity tokens per type.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def quantize(ctx, model, qtypes, out_dir, no_measure, task_values, limit, tokens, as_json):
+    """Quantize a model to several llama.cpp types and price each: size, bits/weight, decode tok/s at 1 and
+    16 streams, $/M output, KLD / top-1 / PPL ratio against the float reference, task accuracy."""
+    from tokenfall import api
+
+    types_ = [t.strip().lower() for t in qtypes.split(",") if t.strip()]
+    if not types_:
+        raise click.BadParameter("give at least one type, e.g. q8_0,q4_k_m", param_hint="--types")
+    specs = _task_specs(task_values, limit, 0, 1, 200, 0, 256)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, transient=True) as p:
+        res = api.quantize_sweep(model, types_, out_dir, ctx.obj["db"], measure=not no_measure, tasks=specs, tokens=tokens,
+                                 progress=_Steps(p))
+    if as_json:
+        click.echo(json.dumps(res, indent=2))
+        return
+    t = Table(title=f"quantized from {res['reference']['path']}")
+    cols = ["type", "size MB", "bits/weight (file)", "tok/s c=1", "tok/s c=16", "$/M out c=16", "KLD mean", "top-1", "PPL ratio"]
+    names = sorted({n for r in res["rows"] for n in r.get("tasks", {})})
+    for col in cols + names + ["runs (bench, eval)"]:
+        t.add_column(col, justify="right")
+    for r in res["rows"]:
+        m = "decode_tok_s_c1" in r
+        t.add_row(r["type"], f"{r['size_bytes'] / 1e6:,.1f}", _fmt(r["bits_per_weight"]),
+                  *([_fmt(r["decode_tok_s_c1"]), _fmt(r["decode_tok_s_c16"]), _fmt(r["usd_per_m_output_c16"]), f"{r['kld_mean']:.4g}",
+                     f"{r['top1']:.1%}", f"{r['ppl_ratio']:.4f}"] if m else ["-"] * 6),
+                  *[f"{r['tasks'][n]:.3f}" if m and n in r["tasks"] else "-" for n in names],
+                  f"{r.get('bench_run', '-')}, {r.get('eval_run', '-')}")
+    out.print(t)
+
+
+@cli.command("models")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def models_(ctx, as_json):
+    """List model artifacts written by levers, with size, parameters, quant type and parent."""
+    from tokenfall import api
+
+    rows = api.artifacts(ctx.obj["db"])
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    by_sha = {r["sha256"]: r for r in rows}
+    t = Table()
+    for col in ("sha256", "file", "size MB", "params", "quant", "lever", "options", "parent"):
+        t.add_column(col)
+    for r in rows:
+        i = r["info"]
+        parent = by_sha.get(r["parent_sha256"])
+        t.add_row(r["sha256"][:12], r["path"], f"{i['size_bytes'] / 1e6:,.1f}", f"{i['n_params']:,}", str(i["quant_type"]), r["lever"],
+                  json.dumps(r["options"]), (parent["path"].rsplit("/", 1)[-1] if parent else (r["parent_sha256"] or "")[:12]))
+    out.print(t)
+
+
+@cli.command()
 @click.option("--limit", type=int, default=30, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context

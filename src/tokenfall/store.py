@@ -15,7 +15,7 @@ from pathlib import Path
 from platformdirs import user_data_dir
 
 from tokenfall.errors import TokenfallError
-from tokenfall.types import RequestRecord
+from tokenfall.types import ModelInfo, RequestRecord
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -26,6 +26,10 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE TABLE IF NOT EXISTS requests (
     run_id TEXT NOT NULL REFERENCES runs(id), level INTEGER NOT NULL, idx INTEGER NOT NULL,
     warmup INTEGER NOT NULL, record TEXT NOT NULL, PRIMARY KEY (run_id, level, idx, warmup)
+);
+CREATE TABLE IF NOT EXISTS artifacts (
+    sha256 TEXT PRIMARY KEY, path TEXT NOT NULL, parent_sha256 TEXT, lever TEXT, options TEXT,
+    created REAL NOT NULL, info TEXT NOT NULL   -- ModelInfo JSON
 );
 """
 
@@ -69,6 +73,16 @@ class Ledger:
         with self.db:
             self.db.execute("UPDATE runs SET status=?, finished=?, summary=? WHERE id=?",
                             (status, time.time(), json.dumps(summary), run_id))
+
+    def add_artifact(self, info: ModelInfo, parent_sha256: str | None, lever: str, options: dict) -> None:
+        with self.db:
+            self.db.execute("INSERT OR REPLACE INTO artifacts (sha256, path, parent_sha256, lever, options, created, info) "
+                            "VALUES (?,?,?,?,?,?,?)", (info.sha256, info.path, parent_sha256, lever, json.dumps(options, sort_keys=True),
+                                                       time.time(), info.model_dump_json()))
+
+    def artifacts(self) -> list[dict]:
+        rows = self.db.execute("SELECT * FROM artifacts ORDER BY created").fetchall()
+        return [dict(r) | {"options": json.loads(r["options"]), "info": json.loads(r["info"])} for r in rows]
 
     def runs(self, limit: int | None = 50, kind: str | None = None) -> list[dict]:
         rows = self.db.execute("SELECT * FROM runs WHERE ? IS NULL OR kind=? ORDER BY created DESC LIMIT ?",

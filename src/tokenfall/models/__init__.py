@@ -151,3 +151,11 @@ def hf_info(path: Path) -> ModelInfo:
         n_params=n_params or None, architecture=(cfg.get("architectures") or [cfg.get("model_type")])[0],
         quant_type="/".join(sorted(dtypes)) or cfg.get("torch_dtype"), context_length=cfg.get("max_position_embeddings"),
     )
+
+
+def lineage_of(path: Path) -> dict[str, str]:
+    """The ``tokenfall.*`` lineage keys a lever wrote into a GGUF (empty for files from elsewhere)."""
+    from gguf import GGUFReader
+
+    reader = GGUFReader(path)
+    return {k.removeprefix("tokenfall."): f.contents() for k, f in reader.fields.items() if k.startswith("tokenfall.")}

@@ -110,3 +110,8 @@ def drop_layers(src: str | Path, dst: str | Path, layers: list[int], lineage: di
             yield name, t.data, t.tensor_type
 
     return rewrite(src, dst, tensors, overrides, lineage)
+
+
+def relabel(src: str | Path, dst: str | Path, lineage: dict[str, str]) -> Path:
+    """Copy ``src`` as stored, with lineage keys added (tensors are not touched)."""
+    return rewrite(src, dst, lambda reader: ((t.name, t.data, t.tensor_type) for t in reader.tensors), lineage=lineage)

@@ -9,7 +9,7 @@ from tokenfall.errors import TokenfallError
 _LOG_CB = None
 
 
-def _quiet_logs():
+def quiet_logs():
     """Silence llama.cpp's stderr chatter once per process (it would tear through the progress display)."""
     import llama_cpp
 
@@ -23,7 +23,7 @@ def _quiet_logs():
 def load_model(path: str, n_gpu_layers: int = 0, vocab_only: bool = False):
     import llama_cpp
 
-    _quiet_logs()
+    quiet_logs()
     mp = llama_cpp.llama_model_default_params()
     mp.n_gpu_layers = n_gpu_layers
     mp.vocab_only = vocab_only
