@@ -23,6 +23,7 @@ from tokenfall.types import (
     EvalSummary,
     LevelSummary,
     Load,
+    ModelInfo,
     RequestRecord,
 )
 from tokenfall.workloads import prompts as prompt_sets
