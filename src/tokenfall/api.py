@@ -238,7 +238,7 @@ def apply_lever(lever_name: str, model_ref: str | None, options: dict, out_dir: 
     from tokenfall.levers import lineage
 
     want = lineage(model, lever_name, opts)
-    if not (dst.is_file() and models.lineage_of(dst) == want):
+    if not (dst.is_file() and {k: v for k, v in models.lineage_of(dst).items() if k in want} == want):
         lever.apply(model, dst, opts)
     info = models.resolve(str(dst))
     ledger = Ledger(db)

@@ -387,6 +387,24 @@ def quantize(ctx, model, qtypes, out_dir, no_measure, task_values, limit, tokens
     out.print(t)
 
 
+@cli.command()
+@click.argument("model", required=False)
+@click.option("--layers", type=click.IntRange(min=1), required=True, help="Transformer blocks to remove.")
+@click.option("--calibration", type=click.Path(), help="Calibration text file (default: built-in openings).")
+@click.option("--out-dir", type=click.Path(file_okay=False), help="Where artifacts go (default: user data dir/artifacts).")
+@click.pass_context
+def prune(ctx, model, layers, calibration, out_dir):
+    """Depth pruning: drop the blocks that change their input least (ShortGPT block influence on
+    calibration text), keeping the parent's quantization. Measure the result with bench and eval."""
+    from tokenfall import api
+    from tokenfall.models import lineage_of
+
+    info = api.apply_lever("prune", model, {"layers": layers, "calibration": calibration}, out_dir, ctx.obj["db"])
+    lin = lineage_of(info.path)
+    out.print(f"{info.path}  {info.size_bytes / 1e6:,.1f} MB  {info.n_params:,} parameters  sha256 {info.sha256[:12]}", highlight=False)
+    out.print(f"removed blocks {lin.get('dropped_layers')}; block influence per block: {lin.get('block_influence')}", highlight=False)
+
+
 @cli.command("models")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context

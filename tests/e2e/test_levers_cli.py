@@ -46,3 +46,23 @@ def test_quantize_sweep_measures_speed_cost_and_fidelity(db, tmp_path, reference
         assert row["bench_run"] and row["eval_run"]
     assert 0 < q8["kld_mean"] < q2["kld_mean"] and q8["top1"] > q2["top1"]  # KLD orders as expected
     assert q2["size_bytes"] < q8["size_bytes"]
+
+
+def test_depth_prune_drops_the_least_influential_blocks(db, tmp_path, smollm):
+    import gguf
+
+    r = cli("--db", db, "prune", "--layers", "8", "--out-dir", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    path = tmp_path / "SmolLM2-135M-Instruct.Q4_1.drop8.gguf"
+    lin = lineage_of(path)
+    dropped = [int(x) for x in lin["dropped_layers"].split(",")]
+    scores = [float(x) for x in lin["block_influence"].split(",")]
+    assert len(dropped) == 8 and len(scores) == 30 and lin["parent_sha256"] == smollm.sha256
+    assert max(scores[i] for i in dropped) <= min(s for i, s in enumerate(scores) if i not in dropped)
+    assert gguf.GGUFReader(path).fields["llama.block_count"].contents() == 22
+    pruned = resolve(str(path))
+    assert pruned.n_params < smollm.n_params and pruned.quant_type == smollm.quant_type
+    b = cli("--db", db, "bench", "-m", str(path), "-c", "1", "-n", "2", "--output-tokens", "4", "--warmup", "0")
+    assert b.returncode == 0, b.stderr  # llama.cpp serves the rewritten file
+    bad = cli("--db", db, "prune", "--layers", "30", "--out-dir", str(tmp_path))
+    assert bad.returncode == 2 and "keep at least one" in bad.stderr

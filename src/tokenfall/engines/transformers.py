@@ -10,33 +10,14 @@ import asyncio
 import os
 import threading
 import time
-from pathlib import Path
 from typing import AsyncIterator, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from tokenfall.errors import EngineError, TokenfallError
+from tokenfall.models.hf import load_hf
 from tokenfall.models.tokenizers import HFTokenizer
 from tokenfall.types import Chunk, EngineInfo, ModelInfo, Request
-
-
-def load_hf(info: ModelInfo, dtype: str = "float32", device: str = "cpu"):
-    """(model, tokenizer) for a GGUF file or an HF directory, on ``device``."""
-    os.environ.setdefault("TQDM_DISABLE", "1")  # transformers' GGUF loader draws a bare tqdm bar per load
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.disable_progress_bar()  # their bars would tear through tokenfall's own progress display
-    hf_logging.set_verbosity_error()
-    kw = {"gguf_file": Path(info.path).name} if info.kind == "gguf" else {}
-    where = str(Path(info.path).parent) if info.kind == "gguf" else info.path
-    try:
-        tok = AutoTokenizer.from_pretrained(where, **kw)
-        model = AutoModelForCausalLM.from_pretrained(where, dtype=getattr(torch, dtype), **kw)
-    except (OSError, ValueError, KeyError) as e:
-        raise TokenfallError(f"transformers could not load '{info.ref}' ({type(e).__name__}: {str(e)[:200]})") from e
-    return model.to(device).eval(), tok
 
 
 class TransformersEngine:

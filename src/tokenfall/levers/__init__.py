@@ -17,6 +17,7 @@ from tokenfall.types import ModelInfo
 LEVERS = Registry("lever", {
     "convert": "tokenfall.levers.convert:Convert",
     "quantize": "tokenfall.levers.quantize:Quantize",
+    "prune": "tokenfall.levers.prune:Prune",
 })
 
 

@@ -23,6 +23,7 @@ from tokenfall.quality import gate, tasks, texts
 from tokenfall.quality.generate import generate
 from tokenfall.quality.scoring import BACKENDS, open_scorer, vocab_digest
 from tokenfall.types import EvalConfig, EvalSummary, ModelInfo, Request
+from tokenfall.workloads.texts import from_files
 
 CHUNK = 32  # items per loglik call between progress updates
 
@@ -183,7 +184,7 @@ def _grade_choice(scorer, task, progress, who: str):
 
 def _reference_pass(cfg: EvalConfig, ref: ModelInfo, pool: _Scorers, progress):
     """The fidelity windows and the reference's log-probabilities (from the disk cache when present)."""
-    text = texts.from_files(cfg.texts) if cfg.texts else texts.builtin(ref, cfg.engine, cfg.engine_options, cfg.tokens, progress)
+    text = from_files(cfg.texts) if cfg.texts else texts.builtin(ref, cfg.engine, cfg.engine_options, cfg.tokens, progress)
     rs = pool.get(ref)
     stream = rs.encode(text, bos=False)[:cfg.tokens]
     wins = fid.windows(stream, rs.bos(), cfg.ctx, cfg.score_from)

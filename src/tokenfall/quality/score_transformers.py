@@ -8,8 +8,8 @@ from typing import Iterator
 
 import numpy as np
 
-from tokenfall.engines.transformers import load_hf
 from tokenfall.errors import TokenfallError
+from tokenfall.models.hf import load_hf
 from tokenfall.models.tokenizers import HFTokenizer
 from tokenfall.types import ModelInfo
 
