@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Protocol
 
 import numpy as np
 from platformdirs import user_cache_dir
@@ -28,7 +28,7 @@ from tokenfall.workloads.texts import from_files
 CHUNK = 32  # items per loglik call between progress updates
 
 
-class Progress:
+class Progress(Protocol):
     def level(self, label: str, total: int | None) -> None: ...
     def tokens(self, n: int) -> None: ...
     def request_done(self) -> None: ...

@@ -84,12 +84,11 @@ class LlamaScorer:
     def loglik(self, items: list[tuple[list[int], list[list[int]]]]) -> list[list[tuple[float, bool]]]:
         """Per item, per choice: (sum of the choice tokens' log-probabilities, whether greedy decoding
         would produce exactly the choice). Items are packed into batches by tokens and sequences."""
+        items = [(self._fit(ctx, choices), choices) for ctx, choices in items]
         results: list[list[tuple[float, bool]]] = [[] for _ in items]
         pack: list[int] = []
         used_tokens = used_seqs = 0
         for idx, (ctx, choices) in enumerate(items):
-            ctx = self._fit(ctx, choices)
-            items[idx] = (ctx, choices)
             need = len(ctx) + sum(len(c) for c in choices)
             if pack and (used_tokens + need > self.n_tokens or used_seqs + len(choices) > self.n_seq):
                 self._score_pack(items, pack, results)
