@@ -14,7 +14,7 @@ from platformdirs import user_data_dir
 from tokenfall import __version__, cost, fingerprint, models
 from tokenfall.bench import metrics, runner
 from tokenfall.engines import create
-from tokenfall.errors import Interrupted, TokenfallError
+from tokenfall.errors import Interrupted, TokenfallError, invalid_options
 from tokenfall.models import tokenizers
 from tokenfall.store import Ledger
 from tokenfall.types import (
@@ -218,14 +218,13 @@ def apply_lever(lever_name: str, model_ref: str | None, options: dict, out_dir: 
     applied to the same parent), recorded in the ledger with its lineage."""
     from pydantic import ValidationError
 
-    from tokenfall.levers import LEVERS
+    from tokenfall.levers import LEVERS, lineage
 
     lever = LEVERS.load(lever_name)()
     try:
         opts = lever.Options(**options)
     except ValidationError as e:
-        err = e.errors()[0]
-        raise TokenfallError(f"{lever_name} option {'.'.join(map(str, err['loc']))}: {err['msg'].removeprefix('Value error, ')}") from e
+        raise invalid_options(lever_name, e) from e
     model = models.resolve(model_ref)
     if model.kind != "gguf":
         raise TokenfallError(f"lever '{lever_name}' reads GGUF files; '{model.ref}' is {model.kind}")
@@ -235,8 +234,6 @@ def apply_lever(lever_name: str, model_ref: str | None, options: dict, out_dir: 
     except OSError as e:
         raise TokenfallError(f"--out-dir {target}: cannot create it ({e.strerror})") from e
     dst = target / lever.output_name(model, opts)
-    from tokenfall.levers import lineage
-
     want = lineage(model, lever_name, opts)
     if not (dst.is_file() and {k: v for k, v in models.lineage_of(dst).items() if k in want} == want):
         lever.apply(model, dst, opts)
@@ -261,7 +258,7 @@ def quantize_sweep(model_ref: str | None, qtypes: list[str], out_dir: str | None
         try:
             Quantize.Options(type=q)
         except ValueError as e:
-            raise TokenfallError(f"--types {q}: {e.errors()[0]['msg'].removeprefix('Value error, ')}") from e
+            raise invalid_options("quantize", e) from e
     source = models.resolve(model_ref)
     is_float = (source.quant_type or "").upper() in ("ALL_F32", "F16", "BF16")
     reference = source if is_float else apply_lever("convert", source.path, {"dtype": "f32"}, out_dir, db)

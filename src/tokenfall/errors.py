@@ -7,6 +7,13 @@ class TokenfallError(Exception):
     exit_code = 2
 
 
+def invalid_options(what: str, error) -> TokenfallError:
+    """One line from a pydantic ValidationError of an Options model: which option, and why."""
+    err = error.errors()[0]
+    loc = ".".join(map(str, err["loc"]))
+    return TokenfallError(f"{what} option {loc}: {err['msg'].removeprefix('Value error, ')}")
+
+
 class MissingDependency(TokenfallError):
     """An optional library is not installed; the message carries the pip command."""
 

@@ -7,7 +7,7 @@ from typing import AsyncIterator, ClassVar, Protocol
 
 from pydantic import BaseModel, ValidationError
 
-from tokenfall.errors import MissingDependency, TokenfallError
+from tokenfall.errors import MissingDependency, invalid_options
 from tokenfall.registry import Registry
 from tokenfall.types import Chunk, EngineInfo, ModelInfo, Request
 
@@ -46,6 +46,5 @@ def create(name: str, model: ModelInfo, options: dict | None = None) -> Engine:
     try:
         opts = cls.Options(**(options or {}))
     except ValidationError as e:
-        err = e.errors()[0]
-        raise TokenfallError(f"engine '{name}' option {'.'.join(map(str, err['loc']))}: {err['msg']}") from e
+        raise invalid_options(f"engine '{name}'", e) from e
     return cls(model, opts)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+from functools import lru_cache
 from typing import Callable
 
 import numpy as np
@@ -17,14 +18,20 @@ from tokenfall.quality.scoring import choice_loglik
 PRIMARY = ("acc_norm", "acc", "exact_match", "f1", "mcc")  # first metric present is the primary one
 
 
+@lru_cache(maxsize=4)
+def _task_manager(include: str | None):
+    """lm-eval indexes every task YAML it ships (seconds): once per include path, not per call."""
+    from lm_eval.tasks import TaskManager
+
+    return TaskManager(include_path=include)
+
+
 def check(tasks: list[str], include: str | None) -> None:
     if importlib.util.find_spec("lm_eval") is None:
         raise MissingDependency("--lm-eval needs lm-evaluation-harness, which", "lmeval")
     if include and not os.path.isdir(include):
         raise TokenfallError(f"--lm-eval-include {include}: not a directory of lm-eval task YAML files")
-    from lm_eval.tasks import TaskManager
-
-    known = TaskManager(include_path=include).all_tasks
+    known = _task_manager(include).all_tasks
     for t in tasks:
         if t not in known:
             from tokenfall.registry import did_you_mean
@@ -40,8 +47,6 @@ def run(task: str, include: str | None, limit: int | None, scorer_for: Callable[
     logging.getLogger("lm_eval").setLevel(logging.ERROR)
     from lm_eval import evaluator
     from lm_eval.api.model import LM
-    from lm_eval.tasks import TaskManager
-
     class Adapter(LM):
         def loglikelihood(self, requests):
             return [tuple(x[0]) for x in choice_loglik(scorer_for(), [(r.args[0], [r.args[1]]) for r in requests])]
@@ -62,7 +67,7 @@ def run(task: str, include: str | None, limit: int | None, scorer_for: Callable[
 
     try:
         results = evaluator.simple_evaluate(model=Adapter(), tasks=[task], limit=limit, log_samples=True,
-                                            task_manager=TaskManager(include_path=include), bootstrap_iters=0)
+                                            task_manager=_task_manager(include), bootstrap_iters=0)
     except (ConnectionError, OSError, ValueError) as e:
         raise TokenfallError(f"lm-eval task '{task}' could not run ({type(e).__name__}: {str(e)[:160]}); stock tasks download "
                              "their datasets from the Hugging Face hub — without network, point --lm-eval-include at a local task YAML") from e
