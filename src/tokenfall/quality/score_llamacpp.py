@@ -11,10 +11,8 @@ import numpy as np
 from tokenfall.errors import TokenfallError
 from tokenfall.models.llama import load_model
 from tokenfall.models.tokenizers import LlamaTokenizer
-from tokenfall.quality.scoring import log_softmax
+from tokenfall.quality.scoring import ROWS, check_window, log_softmax
 from tokenfall.types import ModelInfo
-
-ROWS = 128  # log-softmax block: bounds memory at ROWS x vocabulary floats whatever the window
 
 
 class LlamaScorer:
@@ -71,8 +69,7 @@ class LlamaScorer:
         """Log-probabilities predicting tokens[first:], in blocks of ROWS rows (views are consumed before
         the next decode overwrites llama.cpp's output buffer)."""
         n = len(tokens)
-        if n > self.n_tokens or not 0 < first < n:
-            raise TokenfallError(f"window of {n} tokens scored from {first} does not fit a {self.n_tokens}-token context")
+        check_window(n, first, self.n_tokens)
         self._ll.llama_memory_clear(self._mem, True)
         for i, t in enumerate(tokens):
             self._put(i, t, i, [0], i >= first - 1 and i < n - 1)
@@ -147,9 +144,3 @@ class LlamaScorer:
             ll.llama_free(self._ctx)
             ll.llama_model_free(self._model)
             self._ctx = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()

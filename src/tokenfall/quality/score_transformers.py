@@ -11,9 +11,8 @@ import numpy as np
 from tokenfall.errors import TokenfallError
 from tokenfall.models.hf import load_hf
 from tokenfall.models.tokenizers import HFTokenizer
+from tokenfall.quality.scoring import ROWS, check_window
 from tokenfall.types import ModelInfo
-
-ROWS = 128
 
 
 class HFScorer:
@@ -47,8 +46,7 @@ class HFScorer:
 
     def windows(self, tokens: list[int], first: int) -> Iterator[np.ndarray]:
         n = len(tokens)
-        if n > self.n_ctx or not 0 < first < n:
-            raise TokenfallError(f"window of {n} tokens scored from {first} does not fit a {self.n_ctx}-token context")
+        check_window(n, first, self.n_ctx)
         lp = self._logprobs(tokens, first - 1, n - 1)
         for r in range(0, len(lp), ROWS):
             yield lp[r:r + ROWS].cpu().numpy()

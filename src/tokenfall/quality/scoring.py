@@ -43,6 +43,15 @@ def open_scorer(model: ModelInfo, backend: str, options: dict | None = None) -> 
     return cls(model, **{k: v for k, v in (options or {}).items() if k in known})
 
 
+ROWS = 128  # log-softmax block: bounds memory at ROWS x vocabulary floats whatever the window
+
+
+def check_window(n: int, first: int, capacity: int) -> None:
+    """Refuse before a backend sees a window it cannot hold (llama.cpp would abort the process)."""
+    if n > capacity or not 0 < first < n:
+        raise TokenfallError(f"window of {n} tokens scored from {first} does not fit a {capacity}-token context")
+
+
 def choice_loglik(scorer: Scorer, items: list[tuple[str, list[str]]]) -> list[list[tuple[float, bool]]]:
     """Per (context, continuations): each continuation's (sum of log-probabilities, greedy match).
     Local scorers tokenise here (lm-eval's split); remote ones score text themselves (``loglik_text``)."""
