@@ -11,8 +11,9 @@ import sys
 from pathlib import Path
 
 from tokenfall.engines import ENGINES
+from tokenfall.levers import LEVERS
 
-COMMANDS = ["", "bench", "eval", "runs", "show", "export", "mock-server"]
+COMMANDS = ["", "bench", "eval", "convert", "quantize", "prune", "sparsify", "distill", "models", "runs", "show", "export", "mock-server"]
 
 
 def main() -> None:
@@ -24,13 +25,14 @@ def main() -> None:
         text = subprocess.run([sys.executable, "-m", "tokenfall", *([cmd] if cmd else []), "--help"], capture_output=True,
                               text=True, env=env, check=True).stdout
         out += [f"## tokenfall {cmd}".rstrip(), "", "```text", text.rstrip(), "```", ""]
-    out += ["## Engine options (`-o KEY=VALUE`)", ""]
-    for name in ENGINES.names():
-        out += [f"### {name}", "", "| option | default | meaning |", "|---|---|---|"]
-        for field, info in ENGINES.load(name).Options.model_fields.items():
-            default = "(machine cores)" if info.default_factory else info.default
-            out.append(f"| `{field}` | `{default}` | {info.description or ''} |")
-        out.append("")
+    for title, registry in (("Engine options (`-o KEY=VALUE`)", ENGINES), ("Lever options (library: `api.apply_lever(name, model, options)`)", LEVERS)):
+        out += [f"## {title}", ""]
+        for name in registry.names():
+            out += [f"### {name}", "", "| option | default | meaning |", "|---|---|---|"]
+            for field, info in registry.load(name).Options.model_fields.items():
+                default = "(machine cores)" if info.default_factory else ("(required)" if info.is_required() else info.default)
+                out.append(f"| `{field}` | `{default}` | {info.description or ''} |")
+            out.append("")
     (Path(__file__).resolve().parents[1] / "docs" / "cli.md").write_text("\n".join(out))
 
 

@@ -213,7 +213,8 @@ def artifact_dir() -> Path:
     return Path(user_data_dir("tokenfall", appauthor=False)) / "artifacts"
 
 
-def apply_lever(lever_name: str, model_ref: str | None, options: dict, out_dir: str | None = None, db: str | None = None) -> ModelInfo:
+def apply_lever(lever_name: str, model_ref: str | None, options: dict, out_dir: str | None = None, db: str | None = None,
+                progress=None) -> ModelInfo:
     """Pull one lever on a model: a new GGUF (reused when the same lever with the same options was already
     applied to the same parent), recorded in the ledger with its lineage."""
     from pydantic import ValidationError
@@ -236,7 +237,7 @@ def apply_lever(lever_name: str, model_ref: str | None, options: dict, out_dir: 
     dst = target / lever.output_name(model, opts)
     want = lineage(model, lever_name, opts)
     if not (dst.is_file() and {k: v for k, v in models.lineage_of(dst).items() if k in want} == want):
-        lever.apply(model, dst, opts)
+        lever.apply(model, dst, opts, progress=progress)
     info = models.resolve(str(dst))
     ledger = Ledger(db)
     try:
@@ -247,16 +248,17 @@ def apply_lever(lever_name: str, model_ref: str | None, options: dict, out_dir: 
 
 
 def quantize_sweep(model_ref: str | None, qtypes: list[str], out_dir: str | None = None, db: str | None = None,
-                   measure: bool = True, tasks: list | None = None, tokens: int = 20480, progress: Progress | None = None) -> dict:
+                   measure: bool = True, tasks: list | None = None, tokens: int = 20480, progress: Progress | None = None,
+                   imatrix: str | None = None, calibration: str | None = None) -> dict:
     """llama.cpp's quantization table, priced: every type quantized from a float reference (the model
     itself when it is F32/F16, else its F32 copy), then, with ``measure``, benchmarked (decode at 1 and 16
-    streams, $/M output at 16) and evaluated (fidelity to the reference, ``tasks`` paired with it)."""
+    streams, $/M output at 16) and evaluated (fidelity to the reference, ``tasks`` paired with it). With
+    ``imatrix`` ('calibrate' or an imatrix GGUF), every type is quantized guided by it (computed once)."""
     from tokenfall.levers.quantize import Quantize
-    from tokenfall.types import PriceSpec, Prompts
 
     for q in qtypes:  # every type checked before minutes are spent on the first
         try:
-            Quantize.Options(type=q)
+            Quantize.Options(type=q, imatrix=imatrix, calibration=calibration)
         except ValueError as e:
             raise invalid_options("quantize", e) from e
     source = models.resolve(model_ref)
@@ -264,21 +266,67 @@ def quantize_sweep(model_ref: str | None, qtypes: list[str], out_dir: str | None
     reference = source if is_float else apply_lever("convert", source.path, {"dtype": "f32"}, out_dir, db)
     rows = []
     for q in qtypes:
-        art = apply_lever("quantize", reference.path, {"type": q}, out_dir, db)
+        art = apply_lever("quantize", reference.path, {"type": q, "imatrix": imatrix, "calibration": calibration}, out_dir, db)
         row = {"type": q, "path": art.path, "sha256": art.sha256, "size_bytes": art.size_bytes,
                "bits_per_weight": art.size_bytes * 8 / art.n_params if art.n_params else None}
         if measure:
-            b = bench(BenchConfig(model=art.path, loads=[Load(concurrency=1, requests=8), Load(concurrency=16, requests=32)],
-                                  prompts=Prompts(input_tokens=32, output_tokens=32), price=PriceSpec()), db, progress)
             e = evaluate(EvalConfig(model=art.path, reference=reference.path, tokens=tokens, tasks=tasks or []), db, progress)
-            one, many = b["summary"]
             f = e["summary"]["fidelity"]
-            row |= {"bench_run": b["id"], "eval_run": e["id"], "decode_tok_s_c1": one["output_tokens_per_s"],
-                    "decode_tok_s_c16": many["output_tokens_per_s"], "usd_per_m_output_c16": many["cost"]["usd_per_m_output"],
-                    "kld_mean": f["kld_mean"], "top1": f["top1_agreement"], "ppl_ratio": f["ppl_ratio"],
-                    "tasks": {t["name"]: t["acc"] for t in e["summary"]["tasks"]}}
+            row |= _price(art.path, db, progress) | {
+                "eval_run": e["id"], "kld_mean": f["kld_mean"], "top1": f["top1_agreement"], "ppl_ratio": f["ppl_ratio"],
+                "tasks": {t["name"]: t["acc"] for t in e["summary"]["tasks"]}}
         rows.append(row)
     return {"reference": reference.model_dump(), "rows": rows}
+
+
+def _price(path: str, db: str | None, progress: Progress | None) -> dict:
+    """Decode speed at 1 and 16 streams and $/M output at 16 (32 in / 32 out tokens), one bench run."""
+    from tokenfall.types import PriceSpec, Prompts
+
+    b = bench(BenchConfig(model=path, loads=[Load(concurrency=1, requests=8), Load(concurrency=16, requests=32)],
+                          prompts=Prompts(input_tokens=32, output_tokens=32), price=PriceSpec()), db, progress)
+    one, many = b["summary"]
+    return {"bench_run": b["id"], "decode_tok_s_c1": one["output_tokens_per_s"], "decode_tok_s_c16": many["output_tokens_per_s"],
+            "usd_per_m_output_c16": many["cost"]["usd_per_m_output"]}
+
+
+def distill(student_ref: str | None, teacher_ref: str, options: dict, out_dir: str | None = None, db: str | None = None,
+            measure: bool = True, heldout: list[str] | None = None, tasks: list | None = None, tokens: int = 8192,
+            progress: Progress | None = None, train_progress=None) -> dict:
+    """Distill ``student_ref`` from ``teacher_ref`` (lever ``distill``), then, with ``measure``, grade the
+    teacher, the student before and the student after side by side: fidelity to the teacher on held-out
+    in-domain text (``heldout``; by default the standard library's held-out docstrings, when the corpus
+    is the default) and on general text (the built-in set), task accuracy paired with the teacher, and
+    decode speed and $/M output of each — the specialist's case in one table."""
+    from tokenfall.workloads.texts import from_files, stdlib_docstrings_file
+
+    teacher = models.resolve(teacher_ref)
+    if options.get("corpus") and not heldout and measure:
+        raise TokenfallError("--heldout: give in-domain text that is not in --corpus, to grade the student on its domain "
+                             "(or --no-measure)")
+    for f in (options.get("corpus") or []) + (heldout or []):
+        from_files([f])  # a missing or malformed file fails before minutes of training
+    art = apply_lever("distill", student_ref, {**options, "teacher": teacher.path}, out_dir, db, progress=train_progress)
+    result = {"teacher": teacher.model_dump(), "student": models.resolve(student_ref).model_dump(), "distilled": art.model_dump(),
+              "lineage": models.lineage_of(art.path), "rows": []}
+    if not measure:
+        return result
+    domain = heldout or [str(stdlib_docstrings_file("heldout"))]
+    for label, m in (("teacher", teacher), ("student", models.resolve(student_ref)), ("distilled", art)):
+        row = {"label": label, "path": m.path, "sha256": m.sha256, "size_bytes": m.size_bytes, "n_params": m.n_params}
+        row |= _price(m.path, db, progress)
+        if m.sha256 != teacher.sha256:
+            for where, texts, t in (("domain", domain, []), ("general", [], tasks or [])):
+                e = evaluate(EvalConfig(model=m.path, reference=teacher.path, texts=texts, tokens=tokens, tasks=t), db, progress)
+                f = e["summary"]["fidelity"]
+                row |= {f"{where}_eval_run": e["id"], f"{where}_kld": f["kld_mean"], f"{where}_top1": f["top1_agreement"],
+                        f"{where}_ppl": f["ppl"], f"{where}_ppl_teacher": f["ppl_reference"]}
+                for task in e["summary"]["tasks"]:
+                    row.setdefault("tasks", {})[task["name"]] = task["acc"]
+                    teacher_row = result["rows"][0]
+                    teacher_row.setdefault("tasks", {})[task["name"]] = (task["paired"] or {}).get("reference_acc")
+        result["rows"].append(row)
+    return result
 
 
 def artifacts(db: str | None = None) -> list[dict]:

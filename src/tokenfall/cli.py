@@ -20,6 +20,9 @@ from rich.table import Table
 from tokenfall import __version__
 from tokenfall.errors import Interrupted, TokenfallError
 
+# tqdm reads TQDM_DISABLE once, when first imported (the gguf package imports it early): third-party bars
+# (transformers' GGUF loader, lm-eval) would tear through tokenfall's own progress display
+os.environ.setdefault("TQDM_DISABLE", "1")
 # piped output (CI logs, files) gets room for the whole table instead of rich's 80-column default
 out = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 200)
 err = Console(stderr=True)
@@ -332,31 +335,44 @@ def eval_(ctx, model, reference, engine, opts, texts, tokens, ctx_len, score_fro
         sys.exit(1)
 
 
+_OUT_DIR = click.option("--out-dir", type=click.Path(file_okay=False), help="Where artifacts go (default: user data dir/artifacts).")
+_OUT_TYPE = click.option("--out-type", default="parent", show_default=True,
+                         help="File type written: parent (the parent's own), f32, f16, or a llama.cpp type such as q8_0.")
+
+
+def _print_artifact(info) -> None:
+    out.print(f"{info.path}  {info.size_bytes / 1e6:,.1f} MB  {info.n_params:,} parameters  {info.quant_type}  sha256 {info.sha256[:12]}",
+              highlight=False)
+
+
 @cli.command()
 @click.argument("model", required=False)
 @click.option("--to", "dtype", type=click.Choice(["f32", "f16"]), default="f32", show_default=True)
-@click.option("--out-dir", type=click.Path(file_okay=False), help="Where artifacts go (default: user data dir/artifacts).")
+@click.option("--via", type=click.Choice(["gguf", "torch"]), default="gguf", show_default=True,
+              help="torch: load into transformers and write back (the training-side levers' round trip).")
+@_OUT_DIR
 @click.pass_context
-def convert(ctx, model, dtype, out_dir):
+def convert(ctx, model, dtype, via, out_dir):
     """Write a GGUF's weights dequantized to F32/F16 (the reference for compression studies)."""
     from tokenfall import api
 
-    info = api.apply_lever("convert", model, {"dtype": dtype}, out_dir, ctx.obj["db"])
-    out.print(f"{info.path}  {info.size_bytes / 1e6:,.1f} MB  {info.quant_type}  sha256 {info.sha256[:12]}", highlight=False)
+    _print_artifact(api.apply_lever("convert", model, {"dtype": dtype, "via": via}, out_dir, ctx.obj["db"]))
 
 
 @cli.command()
 @click.argument("model", required=False)
 @click.option("--types", "qtypes", default="q8_0,q6_k,q5_k_m,q4_k_m,q4_0,q3_k_m,q2_k", show_default=True,
               help="llama.cpp file types, comma list.")
-@click.option("--out-dir", type=click.Path(file_okay=False), help="Where artifacts go (default: user data dir/artifacts).")
+@_OUT_DIR
 @click.option("--no-measure", is_flag=True, help="Only write the files (no bench, no eval).")
 @click.option("-t", "--task", "task_values", multiple=True, help="Tasks to grade each type on, paired with the reference (as in eval).")
 @click.option("--limit", type=int, help="First N items of each task.")
 @click.option("--tokens", type=int, default=20480, show_default=True, help="Fidelity tokens per type.")
+@click.option("--imatrix", help="Importance matrix: 'calibrate' (computed on --calibration text) or an imatrix GGUF from llama-imatrix.")
+@click.option("--calibration", type=click.Path(), help="Calibration text for --imatrix calibrate (default: built-in openings).")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-def quantize(ctx, model, qtypes, out_dir, no_measure, task_values, limit, tokens, as_json):
+def quantize(ctx, model, qtypes, out_dir, no_measure, task_values, limit, tokens, imatrix, calibration, as_json):
     """Quantize a model to several llama.cpp types and price each: size, bits/weight, decode tok/s at 1 and
     16 streams, $/M output, KLD / top-1 / PPL ratio against the float reference, task accuracy."""
     from tokenfall import api
@@ -368,7 +384,7 @@ def quantize(ctx, model, qtypes, out_dir, no_measure, task_values, limit, tokens
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err, transient=True) as p:
         res = api.quantize_sweep(model, types_, out_dir, ctx.obj["db"], measure=not no_measure, tasks=specs, tokens=tokens,
-                                 progress=_Steps(p))
+                                 progress=_Steps(p), imatrix=imatrix, calibration=calibration)
     if as_json:
         click.echo(json.dumps(res, indent=2))
         return
@@ -389,20 +405,127 @@ def quantize(ctx, model, qtypes, out_dir, no_measure, task_values, limit, tokens
 
 @cli.command()
 @click.argument("model", required=False)
-@click.option("--layers", type=click.IntRange(min=1), required=True, help="Transformer blocks to remove.")
+@click.option("--layers", type=click.IntRange(min=1), help="Depth: transformer blocks to remove (ShortGPT block influence).")
+@click.option("--ffn", type=float, help="Width: fraction of MLP channels to remove in every block (Minitron activation importance).")
+@click.option("--kv-groups", type=click.IntRange(min=1), help="Width: attention KV groups (a KV head and its query heads) to remove per block.")
 @click.option("--calibration", type=click.Path(), help="Calibration text file (default: built-in openings).")
-@click.option("--out-dir", type=click.Path(file_okay=False), help="Where artifacts go (default: user data dir/artifacts).")
+@_OUT_TYPE
+@_OUT_DIR
 @click.pass_context
-def prune(ctx, model, layers, calibration, out_dir):
-    """Depth pruning: drop the blocks that change their input least (ShortGPT block influence on
-    calibration text), keeping the parent's quantization. Measure the result with bench and eval."""
+def prune(ctx, model, layers, ffn, kv_groups, calibration, out_type, out_dir):
+    """Structured pruning. Depth (--layers): drop the blocks that change their input least, keeping the
+    parent's quantization. Width (--ffn, --kv-groups): remove the least active MLP channels and attention
+    head groups in every block. Measure the result with bench and eval."""
     from tokenfall import api
     from tokenfall.models import lineage_of
 
-    info = api.apply_lever("prune", model, {"layers": layers, "calibration": calibration}, out_dir, ctx.obj["db"])
+    if layers and (ffn or kv_groups):
+        raise click.UsageError("give --layers (depth) or --ffn/--kv-groups (width), not both")
+    if layers:
+        info = api.apply_lever("prune", model, {"layers": layers, "calibration": calibration}, out_dir, ctx.obj["db"])
+    elif ffn or kv_groups:
+        info = api.apply_lever("prune-width", model, {"ffn": ffn or 0.0, "kv_groups": kv_groups or 0, "calibration": calibration,
+                                                      "out_type": out_type}, out_dir, ctx.obj["db"])
+    else:
+        raise click.UsageError("say what to remove: --layers N, or --ffn FRACTION and/or --kv-groups N")
     lin = lineage_of(info.path)
-    out.print(f"{info.path}  {info.size_bytes / 1e6:,.1f} MB  {info.n_params:,} parameters  sha256 {info.sha256[:12]}", highlight=False)
-    out.print(f"removed blocks {lin.get('dropped_layers')}; block influence per block: {lin.get('block_influence')}", highlight=False)
+    _print_artifact(info)
+    if layers:
+        out.print(f"removed blocks {lin.get('dropped_layers')}; block influence per block: {lin.get('block_influence')}", highlight=False)
+    else:
+        out.print(f"MLP channels kept per block {lin.get('ffn_kept')}; attention heads kept {lin.get('heads_kept')}", highlight=False)
+
+
+@cli.command()
+@click.argument("model", required=False)
+@click.option("--sparsity", type=float, default=0.5, show_default=True, help="Fraction of each linear layer's weights zeroed.")
+@click.option("--method", type=click.Choice(["wanda", "magnitude"]), default="wanda", show_default=True)
+@click.option("--pattern", type=click.Choice(["unstructured", "2:4"]), default="unstructured", show_default=True)
+@click.option("--calibration", type=click.Path(), help="Calibration text for wanda (default: built-in openings).")
+@click.option("--out-type", default="f16", show_default=True, help="File type written; f16/f32 keep the zeros exact.")
+@_OUT_DIR
+@click.pass_context
+def sparsify(ctx, model, sparsity, method, pattern, calibration, out_type, out_dir):
+    """Unstructured sparsity (magnitude or Wanda, optionally 2:4) for quality study. llama.cpp multiplies
+    zeros like any other weight: the file is as fast as a dense one of its type. Grade it with eval."""
+    from tokenfall import api
+    from tokenfall.models import lineage_of
+
+    info = api.apply_lever("sparsify", model, {"sparsity": 0.5 if pattern == "2:4" else sparsity, "method": method, "pattern": pattern,
+                                               "calibration": calibration, "out_type": out_type}, out_dir, ctx.obj["db"])
+    _print_artifact(info)
+    out.print(f"weights zeroed in the blocks' linear layers: {float(lineage_of(info.path)['sparsity_achieved']):.1%} "
+              "(no speed-up on llama.cpp: it stores and multiplies the zeros)", highlight=False)
+
+
+@cli.command()
+@click.argument("student")
+@click.option("--teacher", required=True, help="Teacher model (e.g. the unpruned F32 reference), same tokenizer.")
+@click.option("--corpus", multiple=True, type=click.Path(), help="Training text file (repeatable; default: the standard library's "
+              "docstrings, train split).")
+@click.option("--heldout", multiple=True, type=click.Path(), help="In-domain text not in --corpus, to grade on (default with the "
+              "default corpus: the held-out docstrings).")
+@click.option("--steps", type=click.IntRange(min=1), default=200, show_default=True, help="Optimizer steps (about 5 s each here at the defaults).")
+@click.option("--minutes", type=float, help="Stop training after this many minutes (the file is written with the steps done).")
+@click.option("--seq-len", type=int, default=256, show_default=True)
+@click.option("--batch", type=int, default=4, show_default=True)
+@click.option("--lr", type=float, default=2e-4, show_default=True)
+@click.option("--temperature", type=float, default=2.0, show_default=True)
+@click.option("--ce-weight", type=float, default=0.0, show_default=True, help="Weight of next-token cross-entropy beside the KL term.")
+@click.option("--train-embeddings", is_flag=True, help="Also train the tied embeddings (slower).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@_OUT_TYPE
+@_OUT_DIR
+@click.option("--no-measure", is_flag=True, help="Only train and write the file.")
+@click.option("-t", "--task", "task_values", multiple=True, help="Tasks to grade teacher, student and distilled on (as in eval).")
+@click.option("--limit", type=int, help="First N items of each task.")
+@click.option("--tokens", type=int, default=8192, show_default=True, help="Fidelity tokens per text.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def distill(ctx, student, teacher, corpus, heldout, steps, minutes, seq_len, batch, lr, temperature, ce_weight, train_embeddings, seed,
+            out_type, out_dir, no_measure, task_values, limit, tokens, as_json):
+    """Distill a student (e.g. a pruned model) from a teacher: forward KL at a temperature on a corpus,
+    torch on the CPU, resumable (Ctrl-C keeps a checkpoint; the same command resumes). Then grade teacher,
+    student and distilled side by side: fidelity on held-out in-domain and general text, tasks, $/M output."""
+    from rich.progress import TimeRemainingColumn
+
+    from tokenfall import api
+
+    options = {"corpus": list(corpus) or None, "steps": steps, "minutes": minutes, "seq_len": seq_len, "batch": batch, "lr": lr,
+               "temperature": temperature, "ce_weight": ce_weight, "train_embeddings": train_embeddings, "seed": seed, "out_type": out_type}
+    specs = _task_specs(task_values, limit, 0, 1, 200, 0, 256)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
+                  console=err, transient=True) as p:
+        train = p.add_task("distilling", total=steps)
+
+        def on_step(step, total, loss):
+            p.update(train, completed=step, total=total, description="distilling" + ("" if loss is None else f", loss {loss:.4f}"))
+            if step == total:
+                p.update(train, visible=False)
+
+        res = api.distill(student, teacher, options, out_dir, ctx.obj["db"], measure=not no_measure, heldout=list(heldout) or None,
+                          tasks=specs, tokens=tokens, progress=_Steps(p), train_progress=on_step)
+    if as_json:
+        click.echo(json.dumps(res, indent=2))
+        return
+    lin = res["lineage"]
+    out.print(f"{res['distilled']['path']}: {lin['steps_done']} steps, {int(lin['tokens_seen']):,} tokens in {float(lin['train_seconds']):,.0f} s; "
+              f"loss {lin['loss_first']} -> {lin['loss_last']}", highlight=False)
+    if not res["rows"]:
+        return
+    t = Table(title=f"teacher {res['teacher']['path']}: fidelity to it on held-out domain text and general text")
+    names = sorted({n for r in res["rows"] for n in r.get("tasks", {})})
+    for col in ["model", "size MB", "params", "tok/s c=1", "tok/s c=16", "$/M out c=16", "domain KLD", "domain top-1", "domain PPL",
+                "general KLD", "general top-1", "general PPL"] + names + ["bench run"]:
+        t.add_column(col, justify="right")
+    for r in res["rows"]:
+        fid = [(f"{r[f'{w}_kld']:.4g}", f"{r[f'{w}_top1']:.1%}", f"{r[f'{w}_ppl']:.3f}") if f"{w}_kld" in r else
+               ("0", "100%", next((f"{x[f'{w}_ppl_teacher']:.3f}" for x in res["rows"] if f"{w}_ppl_teacher" in x), "-"))
+               for w in ("domain", "general")]
+        t.add_row(r["label"], f"{r['size_bytes'] / 1e6:,.1f}", f"{r['n_params']:,}", _fmt(r["decode_tok_s_c1"]), _fmt(r["decode_tok_s_c16"]),
+                  _fmt(r["usd_per_m_output_c16"]), *fid[0], *fid[1],
+                  *[f"{r['tasks'][n]:.3f}" if r.get("tasks", {}).get(n) is not None else "-" for n in names], r["bench_run"])
+    out.print(t)
 
 
 @cli.command("models")

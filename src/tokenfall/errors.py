@@ -34,6 +34,6 @@ class Interrupted(Exception):
 
     exit_code = 130
 
-    def __init__(self, run_id: str, kept: int, what: str = "requests"):
-        super().__init__(f"interrupted: run {run_id} kept {kept} completed {what} and is marked incomplete")
+    def __init__(self, run_id: str, kept: int, what: str = "requests", message: str | None = None):
+        super().__init__(message or f"interrupted: run {run_id} kept {kept} completed {what} and is marked incomplete")
         self.run_id, self.kept = run_id, kept

@@ -66,3 +66,109 @@ def test_depth_prune_drops_the_least_influential_blocks(db, tmp_path, smollm):
     assert b.returncode == 0, b.stderr  # llama.cpp serves the rewritten file
     bad = cli("--db", db, "prune", "--layers", "30", "--out-dir", str(tmp_path))
     assert bad.returncode == 2 and "keep at least one" in bad.stderr
+
+
+def test_round_trip_through_torch_keeps_the_logits(db, tmp_path, reference_f32):
+    """GGUF -> transformers -> GGUF, the route every training-side lever takes, gives back the same model."""
+    r = cli("--db", db, "convert", "--via", "torch", "--out-dir", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    back = tmp_path / "SmolLM2-135M-Instruct.F32.torch.gguf"
+    e = cli("--db", db, "eval", "-m", str(back), "-r", reference_f32.path, "--tokens", "1024", "--json")
+    assert e.returncode == 0, e.stderr
+    fid = json.loads(e.stdout)["summary"]["fidelity"]
+    assert fid["kld_mean"] < 1e-3 and fid["top1_agreement"] > 0.99
+
+
+def test_width_prune_writes_consistent_metadata_that_llama_cpp_serves(db, tmp_path, smollm):
+    import gguf
+
+    r = cli("--db", db, "prune", "--ffn", "0.25", "--kv-groups", "1", "--out-dir", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    path = tmp_path / "SmolLM2-135M-Instruct.Q4_1.ffn25.kv-1.gguf"
+    fields = gguf.GGUFReader(path).fields
+    meta = {k: fields[f"llama.{k}"].contents() for k in ("feed_forward_length", "attention.head_count", "attention.head_count_kv",
+                                                          "attention.key_length", "block_count")}
+    assert meta == {"feed_forward_length": 1152, "attention.head_count": 6, "attention.head_count_kv": 2,
+                    "attention.key_length": 64, "block_count": 30}
+    tensors = {t.name: t for t in gguf.GGUFReader(path).tensors}
+    assert list(tensors["blk.0.ffn_down.weight"].shape) == [1152, 576] and list(tensors["blk.0.attn_k.weight"].shape) == [576, 128]
+    info = resolve(str(path))
+    assert info.quant_type == smollm.quant_type and info.n_params < smollm.n_params  # written in the parent's type
+    assert lineage_of(path)["lever"] == "prune-width" and lineage_of(path)["heads_kept"] == "6/9"
+    b = cli("--db", db, "bench", "-m", str(path), "-c", "1", "-n", "2", "--output-tokens", "4", "--warmup", "0")
+    assert b.returncode == 0, b.stderr
+
+
+def test_sparsify_zeroes_the_asked_share_in_the_asked_pattern(db, tmp_path):
+    import gguf
+    import numpy as np
+
+    r = cli("--db", db, "sparsify", "--method", "wanda", "--pattern", "2:4", "--out-dir", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    assert "no speed-up" in r.stdout
+    path = tmp_path / "SmolLM2-135M-Instruct.F16.wanda-2of4.gguf"
+    assert float(lineage_of(path)["sparsity_achieved"]) >= 0.5
+    w = next(np.asarray(t.data) for t in gguf.GGUFReader(path).tensors if t.name == "blk.3.ffn_up.weight")
+    assert ((w.reshape(w.shape[0], -1, 4) == 0).sum(-1) >= 2).all()  # two of every four consecutive weights are zero
+    r = cli("--db", db, "sparsify", "--method", "magnitude", "--sparsity", "0.3", "--out-dir", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    sparse = tmp_path / "SmolLM2-135M-Instruct.F16.magnitude-sp30.gguf"
+    linear = [t for t in gguf.GGUFReader(sparse).tensors if t.name.startswith("blk.") and len(t.shape) == 2]
+    expected = sum(int(t.shape[1]) * int(int(t.shape[0]) * 0.3) for t in linear)  # floor(0.3 x columns) in every row
+    zeros, total = map(int, lineage_of(sparse)["weights_zeroed"].split("/"))
+    assert total == sum(int(t.n_elements) for t in linear) and expected <= zeros < expected + total // 10_000
+    e = cli("--db", db, "eval", "-m", str(path), "--tokens", "512", "--ctx", "256", "-r", str(tmp_path / "SmolLM2-135M-Instruct.F16.magnitude-sp30.gguf"))
+    assert e.returncode == 0, e.stderr  # llama.cpp reads both
+
+
+def test_bad_inputs_leave_no_artifact(db, tmp_path, smollm, other_tokenizer):
+    import gguf
+
+    out = tmp_path / "arts"
+    truncated = tmp_path / "truncated.gguf"
+    truncated.write_bytes(open(smollm.path, "rb").read(20_000_000))
+    not_gguf = tmp_path / "notes.gguf"
+    not_gguf.write_text("not a model")
+    other = tmp_path / "other-arch.gguf"
+    w = gguf.GGUFWriter(str(other), "gpt2")
+    w.add_block_count(1)
+    w.add_tensor("token_embd.weight", __import__("numpy").zeros((4, 8), dtype="float32"))
+    w.write_header_to_file(), w.write_kv_data_to_file(), w.write_tensors_to_file(), w.close()
+    cases = [
+        (["sparsify", str(truncated)], "not a readable GGUF"),
+        (["prune", str(not_gguf), "--ffn", "0.25"], "not a readable GGUF"),
+        (["sparsify", str(other)], "architecture 'gpt2'"),
+        (["convert", str(other), "--via", "torch"], "architecture 'gpt2'"),
+        (["prune", "--ffn", "1.0"], "ffn"),
+        (["prune", "--kv-groups", "3"], "keep at least one"),
+        (["prune", "--layers", "30"], "keep at least one"),
+        (["prune"], "say what to remove"),
+        (["distill", smollm.path, "--teacher", other_tokenizer, "--no-measure"], "another tokenizer"),
+        (["distill", smollm.path, "--teacher", smollm.path, "--corpus", str(tmp_path / "missing.txt"), "--no-measure"], "does not exist"),
+        (["distill", smollm.path, "--teacher", smollm.path, "--corpus", str(not_gguf)], "--heldout"),
+    ]
+    for args, words in cases:
+        r = cli("--db", db, *args, "--out-dir", str(out))
+        assert r.returncode == 2 and words in r.stderr and len(r.stderr.strip().splitlines()) == 1, (args, r.stderr)
+        assert "Traceback" not in r.stderr
+    assert not out.exists() or not any(out.iterdir())  # nothing half-written
+
+
+def test_distill_prices_and_grades_teacher_student_and_distilled(db, tmp_path, reference_f32):
+    """Specialist mode on defaults: the standard library's docstrings (train split) to train, the held-out
+    split and the built-in text to grade, all three models priced in the same run."""
+    student = tmp_path / "student.gguf"
+    r = cli("--db", db, "prune", "--layers", "20", "--out-dir", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    (tmp_path / "SmolLM2-135M-Instruct.Q4_1.drop20.gguf").rename(student)
+    r = cli("--db", db, "distill", str(student), "--teacher", reference_f32.path, "--steps", "2", "--seq-len", "64", "--batch", "1",
+            "--tokens", "512", "--out-dir", str(tmp_path), "--json")
+    assert r.returncode == 0, r.stderr
+    res = json.loads(r.stdout)
+    assert res["lineage"]["steps_done"] == "2" and res["lineage"]["teacher_sha256"] == reference_f32.sha256
+    assert [row["label"] for row in res["rows"]] == ["teacher", "student", "distilled"]
+    for row in res["rows"]:
+        assert row["usd_per_m_output_c16"] > 0 and row["decode_tok_s_c1"] > 0 and row["bench_run"]
+    for row in res["rows"][1:]:
+        assert row["domain_kld"] > 0 and row["general_kld"] > 0 and row["domain_eval_run"] != row["general_eval_run"]
+    assert res["distilled"]["quant_type"] == "Q4_1"  # written back in the student's own type

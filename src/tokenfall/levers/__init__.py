@@ -18,6 +18,9 @@ LEVERS = Registry("lever", {
     "convert": "tokenfall.levers.convert:Convert",
     "quantize": "tokenfall.levers.quantize:Quantize",
     "prune": "tokenfall.levers.prune:Prune",
+    "prune-width": "tokenfall.levers.width:PruneWidth",
+    "sparsify": "tokenfall.levers.sparsify:Sparsify",
+    "distill": "tokenfall.levers.distill:Distill",
 })
 
 
@@ -27,7 +30,7 @@ class Lever(Protocol):
     class Options(BaseModel): ...
 
     def output_name(self, model: ModelInfo, options: BaseModel) -> str: ...
-    def apply(self, model: ModelInfo, dst: Path, options: BaseModel) -> Path: ...
+    def apply(self, model: ModelInfo, dst: Path, options: BaseModel, progress=None) -> Path: ...
 
 
 def lineage(model: ModelInfo, lever: str, options: BaseModel) -> dict[str, str]:
@@ -42,3 +45,32 @@ def stem(model: ModelInfo) -> str:
         if q and base.lower().endswith("." + q):
             return base[: -len(q) - 1]
     return base
+
+
+def out_type_of(model: ModelInfo, out_type: str) -> str:
+    """The file type a torch-side lever writes: 'parent' means the type the parent was served in."""
+    if out_type != "parent":
+        return out_type.lower()
+    q = (model.quant_type or "f32").lower().removeprefix("all_")
+    return q if q in ("f32", "f16") or q.startswith(("q", "iq", "tq")) else "f32"
+
+
+def write_torch(hf_model, model: ModelInfo, dst: Path, lin: dict[str, str], out_type: str) -> Path:
+    """Write a torch model (loaded from ``model``'s GGUF, then changed by a lever) back to GGUF in
+    ``out_type`` ('parent', f32, f16, or a llama.cpp quantization type), lineage in its metadata.
+    Quantized types are written F32 first and quantized by llama.cpp, which keeps the metadata."""
+    import os
+
+    from tokenfall.models.gguf_write import FLOAT_TYPES, from_torch
+
+    kind = out_type_of(model, out_type)
+    if kind in FLOAT_TYPES:
+        return from_torch(hf_model, model.path, dst, kind, lin)
+    from tokenfall.levers.quantize import quantize
+
+    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.f32")
+    try:
+        from_torch(hf_model, model.path, tmp, "f32", lin)
+        return quantize(tmp, dst, kind)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -115,3 +115,59 @@ def drop_layers(src: str | Path, dst: str | Path, layers: list[int], lineage: di
 def relabel(src: str | Path, dst: str | Path, lineage: dict[str, str]) -> Path:
     """Copy ``src`` as stored, with lineage keys added (tensors are not touched)."""
     return rewrite(src, dst, lambda reader: ((t.name, t.data, t.tensor_type) for t in reader.tensors), lineage=lineage)
+
+
+TORCH_ARCHS = ("llama",)  # architectures whose transformers weights this module writes back to GGUF
+
+
+def check_torch_arch(arch: str | None, what: str) -> None:
+    if arch not in TORCH_ARCHS:
+        raise TokenfallError(f"architecture '{arch}' cannot be {what} yet; supported: {', '.join(TORCH_ARCHS)}")
+
+
+def _permute_rope(w: np.ndarray, n_head: int) -> np.ndarray:
+    """HF's rotary layout (halves) -> llama.cpp's (interleaved pairs) for q/k rows, the inverse of what
+    transformers' GGUF loader undoes on reading."""
+    return w.reshape(n_head, 2, w.shape[0] // n_head // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
+
+
+def from_torch(hf_model, template: str | Path, dst: str | Path, dtype: str = "f32", lineage: dict[str, str] | None = None) -> Path:
+    """Write a transformers model of a llama-architecture GGUF back to GGUF, so training-side levers
+    (width pruning, sparsity, distillation) return to the serving engine. Tokenizer and other metadata
+    come from ``template`` (the GGUF the model was loaded from); shapes come from the model's config, so
+    a model with fewer layers, heads or MLP channels writes consistent metadata."""
+    import gguf
+
+    if dtype not in FLOAT_TYPES:
+        raise TokenfallError(f"dtype '{dtype}' cannot be written from torch; use one of {', '.join(FLOAT_TYPES)}")
+    arch = gguf.GGUFReader(template).fields["general.architecture"].contents()
+    check_torch_arch(arch, "written back from torch")
+    cfg = hf_model.config
+    n_head, n_kv = cfg.num_attention_heads, cfg.num_key_value_heads
+    head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // n_head
+    np_dtype, file_type = FLOAT_TYPES[dtype]
+    u32 = gguf.GGUFValueType.UINT32
+    overrides = {f"{arch}.block_count": (cfg.num_hidden_layers, u32), f"{arch}.embedding_length": (cfg.hidden_size, u32),
+                 f"{arch}.feed_forward_length": (cfg.intermediate_size, u32), f"{arch}.attention.head_count": (n_head, u32),
+                 f"{arch}.attention.head_count_kv": (n_kv, u32), f"{arch}.attention.key_length": (head_dim, u32),
+                 f"{arch}.attention.value_length": (head_dim, u32), "general.file_type": (file_type, u32)}
+    names = gguf.get_tensor_name_map(gguf.MODEL_ARCH.LLAMA, cfg.num_hidden_layers)
+    state = hf_model.state_dict()
+    if getattr(cfg, "tie_word_embeddings", False):
+        state.pop("lm_head.weight", None)  # llama.cpp reuses token_embd when output.weight is absent
+
+    def tensors(_reader):
+        for key, value in state.items():
+            name = names.get_name(key, try_suffixes=(".weight", ".bias"))
+            if name is None:
+                if key.endswith("rotary_emb.inv_freq"):
+                    continue  # recomputed from metadata
+                raise TokenfallError(f"tensor '{key}' has no GGUF name for {arch}; this model cannot be written back")
+            w = value.detach().float().cpu().numpy()
+            if key.endswith("q_proj.weight"):
+                w = _permute_rope(w, n_head)
+            elif key.endswith("k_proj.weight"):
+                w = _permute_rope(w, n_kv)
+            yield name, w.astype(np.float32 if w.ndim == 1 else np_dtype), None
+
+    return rewrite(template, dst, tensors, overrides, lineage)

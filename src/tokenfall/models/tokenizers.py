@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ctypes
+import hashlib
+import json
 
 from tokenfall.errors import TokenfallError
 from tokenfall.types import ModelInfo
@@ -81,3 +83,15 @@ def load(info: ModelInfo):
             raise TokenfallError("reading an HF tokenizer needs transformers: pip install 'tokenfall[transformers]'") from None
         return HFTokenizer(AutoTokenizer.from_pretrained(info.path))
     raise TokenfallError(f"model '{info.ref}' is remote and has no local tokenizer; pass --tokenizer with a local model")
+
+
+# Written for this check: prose, code, numbers, accents, CJK and emoji exercise most merge rules, so two
+# tokenizers that agree on all of it (and on vocabulary size) agree in practice; works across backends.
+PROBE = ("The 3 quick-brown foxes jumped over 1,024 lazy dogs; naïve café owners counted €12.50 each.\n"
+         "def f(x):\n    return x ** 2  # square\n\tTabs, CAPS, camelCase, snake_case, 0x1F, 3.14159e-7\n"
+         "東京で会いましょう。 Привет, мир! مرحبا 🙂🚀 <tag attr=\"v\">…</tag> ''quotes'' and \"quotes\"")
+
+
+def vocab_digest(tokenizer) -> str:
+    """Identity of a tokenizer for comparisons: vocabulary size and the encoding of PROBE."""
+    return hashlib.sha256(json.dumps([tokenizer.n_vocab, tokenizer.encode(PROBE, special=False)]).encode()).hexdigest()

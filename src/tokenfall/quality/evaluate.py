@@ -21,7 +21,7 @@ from tokenfall.models import tokenizers
 from tokenfall.quality import fidelity as fid
 from tokenfall.quality import gate, tasks, texts
 from tokenfall.quality.generate import generate
-from tokenfall.quality.scoring import BACKENDS, open_scorer, vocab_digest
+from tokenfall.quality.scoring import BACKENDS, open_scorer
 from tokenfall.types import EvalConfig, EvalSummary, ModelInfo, Request
 from tokenfall.workloads.texts import from_files
 
@@ -69,7 +69,7 @@ def prepare(cfg: EvalConfig) -> tuple[ModelInfo, ModelInfo | None, list]:
         if model.kind == "remote" or ref.kind == "remote":
             raise TokenfallError("fidelity needs local model files for both candidate and reference")
         cand_tok, ref_tok = tokenizers.load(model), tokenizers.load(ref)
-        if vocab_digest(cand_tok) != vocab_digest(ref_tok):
+        if tokenizers.vocab_digest(cand_tok) != tokenizers.vocab_digest(ref_tok):
             raise TokenfallError(f"candidate '{model.ref}' and reference '{ref.ref}' use different tokenizers (vocabulary {cand_tok.n_vocab} "
                                  f"vs {ref_tok.n_vocab} tokens, or different merges); fidelity compares next-token distributions "
                                  "token by token, so it needs the same tokenizer — compare task accuracy instead (--no-fidelity --task ...)")

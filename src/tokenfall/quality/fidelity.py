@@ -20,7 +20,8 @@ from typing import Callable, Iterator
 import numpy as np
 
 from tokenfall.errors import TokenfallError
-from tokenfall.quality.scoring import Scorer, vocab_digest
+from tokenfall.models.tokenizers import vocab_digest
+from tokenfall.quality.scoring import Scorer
 from tokenfall.types import Fidelity
 
 

@@ -6,9 +6,7 @@ returns at most the top few log-probabilities per token, not the distribution fi
 
 from __future__ import annotations
 
-import hashlib
 import inspect
-import json
 from typing import Iterator, Protocol
 
 import numpy as np
@@ -79,18 +77,6 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
     x -= x.max(axis=-1, keepdims=True)
     x -= np.log(np.exp(x).sum(axis=-1, keepdims=True))
     return x
-
-
-# Written for this check: prose, code, numbers, accents, CJK and emoji exercise most merge rules, so two
-# tokenizers that agree on all of it (and on vocabulary size) agree in practice; works across backends.
-PROBE = ("The 3 quick-brown foxes jumped over 1,024 lazy dogs; naïve café owners counted €12.50 each.\n"
-         "def f(x):\n    return x ** 2  # square\n\tTabs, CAPS, camelCase, snake_case, 0x1F, 3.14159e-7\n"
-         "東京で会いましょう。 Привет, мир! مرحبا 🙂🚀 <tag attr=\"v\">…</tag> ''quotes'' and \"quotes\"")
-
-
-def vocab_digest(tokenizer) -> str:
-    """Identity of a tokenizer for comparisons: vocabulary size and the encoding of PROBE."""
-    return hashlib.sha256(json.dumps([tokenizer.n_vocab, tokenizer.encode(PROBE, special=False)]).encode()).hexdigest()
 
 
 def split_continuation(encode, context: str, continuation: str) -> tuple[list[int], list[int]]:
