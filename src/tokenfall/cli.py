@@ -469,7 +469,7 @@ def sparsify(ctx, model, sparsity, method, pattern, calibration, out_type, out_d
 @click.option("--minutes", type=float, help="Stop training after this many minutes (the file is written with the steps done).")
 @click.option("--seq-len", type=int, default=256, show_default=True)
 @click.option("--batch", type=int, default=4, show_default=True)
-@click.option("--lr", type=float, default=2e-4, show_default=True)
+@click.option("--lr", type=float, default=6e-4, show_default=True, help="Peak AdamW learning rate (linear warm-up, cosine decay).")
 @click.option("--temperature", type=float, default=2.0, show_default=True)
 @click.option("--ce-weight", type=float, default=0.0, show_default=True, help="Weight of next-token cross-entropy beside the KL term.")
 @click.option("--train-embeddings", is_flag=True, help="Also train the tied embeddings (slower).")

@@ -77,7 +77,7 @@ class Distill:
         minutes: float | None = Field(None, gt=0, description="stop training after this many minutes, even before `steps`")
         seq_len: int = Field(256, ge=16, le=4096, description="tokens per window")
         batch: int = Field(4, ge=1, description="windows per step")
-        lr: float = Field(2e-4, gt=0, description="peak AdamW learning rate (linear warm-up, cosine decay)")
+        lr: float = Field(6e-4, gt=0, description="peak AdamW learning rate (linear warm-up, cosine decay)")
         temperature: float = Field(2.0, gt=0, description="softening temperature of both distributions")
         ce_weight: float = Field(0.0, ge=0, description="weight of next-token cross-entropy on the corpus, beside the KL term")
         train_embeddings: bool = Field(False, description="also train the (tied) embeddings; off keeps steps faster")
