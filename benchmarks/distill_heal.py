@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"  # the repo sits beside shared/
 
 
 def tf(*args: str) -> dict:
@@ -39,9 +39,9 @@ def main() -> None:
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="tf-distill-"))
     db = ["--db", str(work / "ledger.sqlite")]
     subprocess.run([sys.executable, "-m", "tokenfall", *db, "convert", "--out-dir", str(work)], check=True, capture_output=True)
-    subprocess.run([sys.executable, "-m", "tokenfall", *db, "prune", "--layers", str(args.layers), "--out-dir", str(work)],
+    subprocess.run([sys.executable, "-m", "tokenfall", *db, "prune", "--layers", str(args.layers), "--no-measure", "--out-dir", str(work)],
                    check=True, capture_output=True)
-    reference, pruned = next(work.glob("*.F32.gguf")), next(work.glob("*.drop*.gguf"))
+    reference, pruned = next(work.glob("*.F32.gguf")), next(work.glob(f"*.drop{args.layers}.gguf"))
     t0 = time.monotonic()
     res = tf(*db, "distill", str(pruned), "--teacher", str(reference), "--steps", str(args.steps), "--minutes", str(args.minutes),
              "--out-dir", str(work), "--tokens", str(args.tokens), "-t", f"choice:{DATA / 'hellaswag_pairs_dev.jsonl'}",

@@ -33,7 +33,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="tf-prune-"))
     db = str(work / "ledger.sqlite")
     for how in (["--layers", str(args.layers)], ["--ffn", str(args.ffn), "--kv-groups", str(args.kv_groups)]):
-        subprocess.run([sys.executable, "-m", "tokenfall", "--db", db, "prune", *how, "--out-dir", str(work)], check=True, capture_output=True)
+        subprocess.run([sys.executable, "-m", "tokenfall", "--db", db, "prune", *how, "--no-measure", "--out-dir", str(work)], check=True, capture_output=True)
     models = {"bundled": "smollm2-135m", "depth": str(next(work.glob("*.drop*.gguf"))), "width": str(next(work.glob("*.ffn*.gguf")))}
     speeds: dict[str, list[float]] = {k: [] for k in models}
     for _ in range(3):

@@ -261,22 +261,49 @@ def quantize_sweep(model_ref: str | None, qtypes: list[str], out_dir: str | None
             Quantize.Options(type=q, imatrix=imatrix, calibration=calibration)
         except ValueError as e:
             raise invalid_options("quantize", e) from e
-    source = models.resolve(model_ref)
-    is_float = (source.quant_type or "").upper() in ("ALL_F32", "F16", "BF16")
-    reference = source if is_float else apply_lever("convert", source.path, {"dtype": "f32"}, out_dir, db)
+    reference = _float_reference(models.resolve(model_ref), out_dir, db)
     rows = []
     for q in qtypes:
         art = apply_lever("quantize", reference.path, {"type": q, "imatrix": imatrix, "calibration": calibration}, out_dir, db)
-        row = {"type": q, "path": art.path, "sha256": art.sha256, "size_bytes": art.size_bytes,
-               "bits_per_weight": art.size_bytes * 8 / art.n_params if art.n_params else None}
-        if measure:
-            e = evaluate(EvalConfig(model=art.path, reference=reference.path, tokens=tokens, tasks=tasks or []), db, progress)
-            f = e["summary"]["fidelity"]
-            row |= _price(art.path, db, progress) | {
-                "eval_run": e["id"], "kld_mean": f["kld_mean"], "top1": f["top1_agreement"], "ppl_ratio": f["ppl_ratio"],
-                "tasks": {t["name"]: t["acc"] for t in e["summary"]["tasks"]}}
-        rows.append(row)
+        rows.append({"type": q} | _row(art, reference, measure, tasks, tokens, db, progress))
     return {"reference": reference.model_dump(), "rows": rows}
+
+
+def pull(lever_name: str, model_ref: str | None, options: dict, out_dir: str | None = None, db: str | None = None,
+         measure: bool = True, reference: str | None = None, tasks: list | None = None, tokens: int = 20480,
+         progress: Progress | None = None) -> dict:
+    """Pull one lever and, with ``measure``, put the parent and the result side by side: size, bits/weight,
+    decode tok/s at 1 and 16 streams, $/M output, fidelity to ``reference`` (default: the parent's float
+    weights) and ``tasks`` paired with it."""
+    parent = models.resolve(model_ref)
+    art = apply_lever(lever_name, parent.path, options, out_dir, db)
+    ref = models.resolve(reference) if reference else _float_reference(parent, out_dir, db) if measure else None
+    rows = [{"type": label} | _row(m, ref, measure, tasks, tokens, db, progress) for label, m in (("parent", parent), (lever_name, art))]
+    return {"reference": ref.model_dump() if ref else None, "artifact": art.model_dump(), "lineage": models.lineage_of(art.path),
+            "rows": rows}
+
+
+def _float_reference(source: ModelInfo, out_dir: str | None, db: str | None) -> ModelInfo:
+    """The model itself when it is F32/F16, else its F32 copy (the values llama.cpp computes with)."""
+    if (source.quant_type or "").upper() in ("ALL_F32", "F16", "BF16"):
+        return source
+    return apply_lever("convert", source.path, {"dtype": "f32"}, out_dir, db)
+
+
+def _row(m: ModelInfo, reference: ModelInfo | None, measure: bool, tasks, tokens: int, db, progress) -> dict:
+    """One row of a lever table: the file's size and, with ``measure``, its price and its fidelity and
+    task accuracy against ``reference`` (a model compared with itself scores KLD 0, top-1 1, not rerun)."""
+    row = {"path": m.path, "sha256": m.sha256, "size_bytes": m.size_bytes, "n_params": m.n_params, "quant_type": m.quant_type,
+           "bits_per_weight": m.size_bytes * 8 / m.n_params if m.n_params else None}
+    if not measure:
+        return row
+    row |= _price(m.path, db, progress)
+    if m.sha256 == reference.sha256:
+        return row | {"eval_run": None, "kld_mean": 0.0, "top1": 1.0, "ppl_ratio": 1.0, "tasks": {}}
+    e = evaluate(EvalConfig(model=m.path, reference=reference.path, tokens=tokens, tasks=tasks or []), db, progress)
+    f = e["summary"]["fidelity"]
+    return row | {"eval_run": e["id"], "kld_mean": f["kld_mean"], "top1": f["top1_agreement"], "ppl_ratio": f["ppl_ratio"],
+                  "tasks": {t["name"]: t["acc"] for t in e["summary"]["tasks"]}}
 
 
 def _price(path: str, db: str | None, progress: Progress | None) -> dict:
@@ -313,8 +340,7 @@ def distill(student_ref: str | None, teacher_ref: str, options: dict, out_dir: s
         return result
     domain = heldout or [str(stdlib_docstrings_file("heldout"))]
     for label, m in (("teacher", teacher), ("student", models.resolve(student_ref)), ("distilled", art)):
-        row = {"label": label, "path": m.path, "sha256": m.sha256, "size_bytes": m.size_bytes, "n_params": m.n_params}
-        row |= _price(m.path, db, progress)
+        row = {"label": label} | _row(m, None, False, None, 0, db, progress) | _price(m.path, db, progress)
         if m.sha256 != teacher.sha256:
             for where, texts, t in (("domain", domain, []), ("general", [], tasks or [])):
                 e = evaluate(EvalConfig(model=m.path, reference=teacher.path, texts=texts, tokens=tokens, tasks=t), db, progress)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -14,6 +15,7 @@ from rich.progress import (
     Progress,
     TextColumn,
     TimeElapsedColumn,
+    TimeRemainingColumn,
 )
 from rich.table import Table
 
@@ -340,9 +342,32 @@ _OUT_TYPE = click.option("--out-type", default="parent", show_default=True,
                          help="File type written: parent (the parent's own), f32, f16, or a llama.cpp type such as q8_0.")
 
 
-def _print_artifact(info) -> None:
-    out.print(f"{info.path}  {info.size_bytes / 1e6:,.1f} MB  {info.n_params:,} parameters  {info.quant_type}  sha256 {info.sha256[:12]}",
-              highlight=False)
+@contextlib.contextmanager
+def _steps():
+    """A transient progress display for multi-step commands (each bench or eval level a step)."""
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
+                  console=err, transient=True) as p:
+        yield _Steps(p)
+
+
+def _print_lever_table(res: dict, as_json: bool, title: str) -> None:
+    """Lever results side by side: size, bits/weight, speed, $/M output, fidelity, tasks, run ids."""
+    if as_json:
+        click.echo(json.dumps(res, indent=2))
+        return
+    t = Table(title=title)
+    cols = ["model", "size MB", "params", "bits/weight (file)", "tok/s c=1", "tok/s c=16", "$/M out c=16", "KLD mean", "top-1", "PPL ratio"]
+    names = sorted({n for r in res["rows"] for n in r.get("tasks", {})})
+    for col in cols + names + ["runs (bench, eval)"]:
+        t.add_column(col, justify="right")
+    for r in res["rows"]:
+        m = "decode_tok_s_c1" in r
+        t.add_row(r["type"], f"{r['size_bytes'] / 1e6:,.1f}", f"{r['n_params']:,}" if r.get("n_params") else "-", _fmt(r["bits_per_weight"]),
+                  *([_fmt(r["decode_tok_s_c1"]), _fmt(r["decode_tok_s_c16"]), _fmt(r["usd_per_m_output_c16"]), f"{r['kld_mean']:.4g}",
+                     f"{r['top1']:.1%}", f"{r['ppl_ratio']:.4f}"] if m else ["-"] * 6),
+                  *[f"{r['tasks'][n]:.3f}" if m and n in r["tasks"] else "-" for n in names],
+                  f"{r.get('bench_run', '-')}, {r.get('eval_run') or '-'}")
+    out.print(t)
 
 
 @cli.command()
@@ -356,7 +381,9 @@ def convert(ctx, model, dtype, via, out_dir):
     """Write a GGUF's weights dequantized to F32/F16 (the reference for compression studies)."""
     from tokenfall import api
 
-    _print_artifact(api.apply_lever("convert", model, {"dtype": dtype, "via": via}, out_dir, ctx.obj["db"]))
+    info = api.apply_lever("convert", model, {"dtype": dtype, "via": via}, out_dir, ctx.obj["db"])
+    out.print(f"{info.path}  {info.size_bytes / 1e6:,.1f} MB  {info.n_params:,} parameters  {info.quant_type}  sha256 {info.sha256[:12]}",
+              highlight=False)
 
 
 @cli.command()
@@ -381,26 +408,35 @@ def quantize(ctx, model, qtypes, out_dir, no_measure, task_values, limit, tokens
     if not types_:
         raise click.BadParameter("give at least one type, e.g. q8_0,q4_k_m", param_hint="--types")
     specs = _task_specs(task_values, limit, 0, 1, 200, 0, 256)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=err, transient=True) as p:
+    with _steps() as p:
         res = api.quantize_sweep(model, types_, out_dir, ctx.obj["db"], measure=not no_measure, tasks=specs, tokens=tokens,
-                                 progress=_Steps(p), imatrix=imatrix, calibration=calibration)
-    if as_json:
-        click.echo(json.dumps(res, indent=2))
-        return
-    t = Table(title=f"quantized from {res['reference']['path']}")
-    cols = ["type", "size MB", "bits/weight (file)", "tok/s c=1", "tok/s c=16", "$/M out c=16", "KLD mean", "top-1", "PPL ratio"]
-    names = sorted({n for r in res["rows"] for n in r.get("tasks", {})})
-    for col in cols + names + ["runs (bench, eval)"]:
-        t.add_column(col, justify="right")
-    for r in res["rows"]:
-        m = "decode_tok_s_c1" in r
-        t.add_row(r["type"], f"{r['size_bytes'] / 1e6:,.1f}", _fmt(r["bits_per_weight"]),
-                  *([_fmt(r["decode_tok_s_c1"]), _fmt(r["decode_tok_s_c16"]), _fmt(r["usd_per_m_output_c16"]), f"{r['kld_mean']:.4g}",
-                     f"{r['top1']:.1%}", f"{r['ppl_ratio']:.4f}"] if m else ["-"] * 6),
-                  *[f"{r['tasks'][n]:.3f}" if m and n in r["tasks"] else "-" for n in names],
-                  f"{r.get('bench_run', '-')}, {r.get('eval_run', '-')}")
-    out.print(t)
+                                 progress=p, imatrix=imatrix, calibration=calibration)
+    _print_lever_table(res, as_json, f"quantized from {res['reference']['path']}")
+
+
+def _measure_options(f):
+    """The options every measured lever command shares: what to grade against, on which tasks, how long."""
+    for opt in reversed([
+        click.option("--no-measure", is_flag=True, help="Only write the file (no bench, no eval)."),
+        click.option("-r", "--reference", help="Reference for fidelity (default: the parent's float weights, written F32 if needed)."),
+        click.option("-t", "--task", "task_values", multiple=True, help="Tasks to grade parent and result on, paired with the reference."),
+        click.option("--limit", type=int, help="First N items of each task."),
+        click.option("--tokens", type=int, default=20480, show_default=True, help="Fidelity tokens."),
+        click.option("--json", "as_json", is_flag=True)]):
+        f = opt(f)
+    return f
+
+
+def _pull(ctx, lever, model, options, out_dir, no_measure, reference, task_values, limit, tokens, as_json) -> dict:
+    from tokenfall import api
+
+    specs = _task_specs(task_values, limit, 0, 1, 200, 0, 256)
+    with _steps() as p:
+        res = api.pull(lever, model, options, out_dir, ctx.obj["db"], measure=not no_measure, reference=reference, tasks=specs,
+                       tokens=tokens, progress=p)
+    _print_lever_table(res, as_json, f"{lever} -> {res['artifact']['path']}" + (f", graded against {res['reference']['path']}"
+                                                                               if res["reference"] else ""))
+    return res
 
 
 @cli.command()
@@ -411,25 +447,23 @@ def quantize(ctx, model, qtypes, out_dir, no_measure, task_values, limit, tokens
 @click.option("--calibration", type=click.Path(), help="Calibration text file (default: built-in openings).")
 @_OUT_TYPE
 @_OUT_DIR
+@_measure_options
 @click.pass_context
-def prune(ctx, model, layers, ffn, kv_groups, calibration, out_type, out_dir):
-    """Structured pruning. Depth (--layers): drop the blocks that change their input least, keeping the
-    parent's quantization. Width (--ffn, --kv-groups): remove the least active MLP channels and attention
-    head groups in every block. Measure the result with bench and eval."""
-    from tokenfall import api
-    from tokenfall.models import lineage_of
-
+def prune(ctx, model, layers, ffn, kv_groups, calibration, out_type, out_dir, **measure):
+    """Structured pruning, then parent and result priced and graded side by side. Depth (--layers): drop
+    the blocks that change their input least, keeping the parent's quantization. Width (--ffn,
+    --kv-groups): remove the least active MLP channels and attention head groups in every block."""
     if layers and (ffn or kv_groups):
         raise click.UsageError("give --layers (depth) or --ffn/--kv-groups (width), not both")
     if layers:
-        info = api.apply_lever("prune", model, {"layers": layers, "calibration": calibration}, out_dir, ctx.obj["db"])
+        lever, options = "prune", {"layers": layers, "calibration": calibration}
     elif ffn or kv_groups:
-        info = api.apply_lever("prune-width", model, {"ffn": ffn or 0.0, "kv_groups": kv_groups or 0, "calibration": calibration,
-                                                      "out_type": out_type}, out_dir, ctx.obj["db"])
+        lever, options = "prune-width", {"ffn": ffn or 0.0, "kv_groups": kv_groups or 0, "calibration": calibration, "out_type": out_type}
     else:
         raise click.UsageError("say what to remove: --layers N, or --ffn FRACTION and/or --kv-groups N")
-    lin = lineage_of(info.path)
-    _print_artifact(info)
+    lin = _pull(ctx, lever, model, options, out_dir, **measure)["lineage"]
+    if measure["as_json"]:
+        return
     if layers:
         out.print(f"removed blocks {lin.get('dropped_layers')}; block influence per block: {lin.get('block_influence')}", highlight=False)
     else:
@@ -444,18 +478,17 @@ def prune(ctx, model, layers, ffn, kv_groups, calibration, out_type, out_dir):
 @click.option("--calibration", type=click.Path(), help="Calibration text for wanda (default: built-in openings).")
 @click.option("--out-type", default="f16", show_default=True, help="File type written; f16/f32 keep the zeros exact.")
 @_OUT_DIR
+@_measure_options
 @click.pass_context
-def sparsify(ctx, model, sparsity, method, pattern, calibration, out_type, out_dir):
-    """Unstructured sparsity (magnitude or Wanda, optionally 2:4) for quality study. llama.cpp multiplies
-    zeros like any other weight: the file is as fast as a dense one of its type. Grade it with eval."""
-    from tokenfall import api
-    from tokenfall.models import lineage_of
-
-    info = api.apply_lever("sparsify", model, {"sparsity": 0.5 if pattern == "2:4" else sparsity, "method": method, "pattern": pattern,
-                                               "calibration": calibration, "out_type": out_type}, out_dir, ctx.obj["db"])
-    _print_artifact(info)
-    out.print(f"weights zeroed in the blocks' linear layers: {float(lineage_of(info.path)['sparsity_achieved']):.1%} "
-              "(no speed-up on llama.cpp: it stores and multiplies the zeros)", highlight=False)
+def sparsify(ctx, model, sparsity, method, pattern, calibration, out_type, out_dir, **measure):
+    """Unstructured sparsity (magnitude or Wanda, optionally 2:4) for quality study, parent and result
+    graded side by side. llama.cpp multiplies zeros like any other weight: no speed-up from sparsity."""
+    options = {"sparsity": 0.5 if pattern == "2:4" else sparsity, "method": method, "pattern": pattern, "calibration": calibration,
+               "out_type": out_type}
+    lin = _pull(ctx, "sparsify", model, options, out_dir, **measure)["lineage"]
+    if not measure["as_json"]:
+        out.print(f"weights zeroed in the blocks' linear layers: {float(lin['sparsity_achieved']):.1%} "
+                  "(no speed-up on llama.cpp: it stores and multiplies the zeros)", highlight=False)
 
 
 @cli.command()
@@ -487,24 +520,20 @@ def distill(ctx, student, teacher, corpus, heldout, steps, minutes, seq_len, bat
     """Distill a student (e.g. a pruned model) from a teacher: forward KL at a temperature on a corpus,
     torch on the CPU, resumable (Ctrl-C keeps a checkpoint; the same command resumes). Then grade teacher,
     student and distilled side by side: fidelity on held-out in-domain and general text, tasks, $/M output."""
-    from rich.progress import TimeRemainingColumn
-
     from tokenfall import api
 
     options = {"corpus": list(corpus) or None, "steps": steps, "minutes": minutes, "seq_len": seq_len, "batch": batch, "lr": lr,
                "temperature": temperature, "ce_weight": ce_weight, "train_embeddings": train_embeddings, "seed": seed, "out_type": out_type}
     specs = _task_specs(task_values, limit, 0, 1, 200, 0, 256)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
-                  console=err, transient=True) as p:
-        train = p.add_task("distilling", total=steps)
+    with _steps() as progress:
+        train = progress.p.add_task("distilling", total=steps)
 
         def on_step(step, total, loss):
-            p.update(train, completed=step, total=total, description="distilling" + ("" if loss is None else f", loss {loss:.4f}"))
-            if step == total:
-                p.update(train, visible=False)
+            progress.p.update(train, completed=step, total=total, description="distilling" + ("" if loss is None else f", loss {loss:.4f}"),
+                              visible=step < total)
 
         res = api.distill(student, teacher, options, out_dir, ctx.obj["db"], measure=not no_measure, heldout=list(heldout) or None,
-                          tasks=specs, tokens=tokens, progress=_Steps(p), train_progress=on_step)
+                          tasks=specs, tokens=tokens, progress=progress, train_progress=on_step)
     if as_json:
         click.echo(json.dumps(res, indent=2))
         return

@@ -3,6 +3,7 @@ and the quantization table measured (bench + eval) per type."""
 
 import json
 import os
+from pathlib import Path
 
 from conftest import cli
 
@@ -51,7 +52,7 @@ def test_quantize_sweep_measures_speed_cost_and_fidelity(db, tmp_path, reference
 def test_depth_prune_drops_the_least_influential_blocks(db, tmp_path, smollm):
     import gguf
 
-    r = cli("--db", db, "prune", "--layers", "8", "--out-dir", str(tmp_path))
+    r = cli("--db", db, "prune", "--layers", "8", "--no-measure", "--out-dir", str(tmp_path))
     assert r.returncode == 0, r.stderr
     path = tmp_path / "SmolLM2-135M-Instruct.Q4_1.drop8.gguf"
     lin = lineage_of(path)
@@ -79,10 +80,11 @@ def test_round_trip_through_torch_keeps_the_logits(db, tmp_path, reference_f32):
     assert fid["kld_mean"] < 1e-3 and fid["top1_agreement"] > 0.99
 
 
-def test_width_prune_writes_consistent_metadata_that_llama_cpp_serves(db, tmp_path, smollm):
+def test_width_prune_writes_consistent_metadata_priced_and_graded_beside_its_parent(db, tmp_path, smollm, reference_f32):
     import gguf
 
-    r = cli("--db", db, "prune", "--ffn", "0.25", "--kv-groups", "1", "--out-dir", str(tmp_path))
+    r = cli("--db", db, "prune", "--ffn", "0.25", "--kv-groups", "1", "-r", reference_f32.path, "--tokens", "1024",
+            "--out-dir", str(tmp_path), "--json")
     assert r.returncode == 0, r.stderr
     path = tmp_path / "SmolLM2-135M-Instruct.Q4_1.ffn25.kv-1.gguf"
     fields = gguf.GGUFReader(path).fields
@@ -95,22 +97,24 @@ def test_width_prune_writes_consistent_metadata_that_llama_cpp_serves(db, tmp_pa
     info = resolve(str(path))
     assert info.quant_type == smollm.quant_type and info.n_params < smollm.n_params  # written in the parent's type
     assert lineage_of(path)["lever"] == "prune-width" and lineage_of(path)["heads_kept"] == "6/9"
-    b = cli("--db", db, "bench", "-m", str(path), "-c", "1", "-n", "2", "--output-tokens", "4", "--warmup", "0")
-    assert b.returncode == 0, b.stderr
+    parent, pruned = json.loads(r.stdout)["rows"]  # llama.cpp served and scored the narrower file
+    assert parent["sha256"] == smollm.sha256 and pruned["sha256"] == info.sha256
+    assert pruned["size_bytes"] == os.path.getsize(path) < parent["size_bytes"]
+    assert 0 < parent["kld_mean"] < pruned["kld_mean"] and pruned["decode_tok_s_c1"] > 0 and pruned["usd_per_m_output_c16"] > 0
 
 
 def test_sparsify_zeroes_the_asked_share_in_the_asked_pattern(db, tmp_path):
     import gguf
     import numpy as np
 
-    r = cli("--db", db, "sparsify", "--method", "wanda", "--pattern", "2:4", "--out-dir", str(tmp_path))
+    r = cli("--db", db, "sparsify", "--method", "wanda", "--pattern", "2:4", "--no-measure", "--out-dir", str(tmp_path))
     assert r.returncode == 0, r.stderr
     assert "no speed-up" in r.stdout
     path = tmp_path / "SmolLM2-135M-Instruct.F16.wanda-2of4.gguf"
     assert float(lineage_of(path)["sparsity_achieved"]) >= 0.5
     w = next(np.asarray(t.data) for t in gguf.GGUFReader(path).tensors if t.name == "blk.3.ffn_up.weight")
     assert ((w.reshape(w.shape[0], -1, 4) == 0).sum(-1) >= 2).all()  # two of every four consecutive weights are zero
-    r = cli("--db", db, "sparsify", "--method", "magnitude", "--sparsity", "0.3", "--out-dir", str(tmp_path))
+    r = cli("--db", db, "sparsify", "--method", "magnitude", "--sparsity", "0.3", "--no-measure", "--out-dir", str(tmp_path))
     assert r.returncode == 0, r.stderr
     sparse = tmp_path / "SmolLM2-135M-Instruct.F16.magnitude-sp30.gguf"
     linear = [t for t in gguf.GGUFReader(sparse).tensors if t.name.startswith("blk.") and len(t.shape) == 2]
@@ -158,7 +162,7 @@ def test_distill_prices_and_grades_teacher_student_and_distilled(db, tmp_path, r
     """Specialist mode on defaults: the standard library's docstrings (train split) to train, the held-out
     split and the built-in text to grade, all three models priced in the same run."""
     student = tmp_path / "student.gguf"
-    r = cli("--db", db, "prune", "--layers", "20", "--out-dir", str(tmp_path))
+    r = cli("--db", db, "prune", "--layers", "20", "--no-measure", "--out-dir", str(tmp_path))
     assert r.returncode == 0, r.stderr
     (tmp_path / "SmolLM2-135M-Instruct.Q4_1.drop20.gguf").rename(student)
     r = cli("--db", db, "distill", str(student), "--teacher", reference_f32.path, "--steps", "2", "--seq-len", "64", "--batch", "1",
@@ -172,3 +176,25 @@ def test_distill_prices_and_grades_teacher_student_and_distilled(db, tmp_path, r
     for row in res["rows"][1:]:
         assert row["domain_kld"] > 0 and row["general_kld"] > 0 and row["domain_eval_run"] != row["general_eval_run"]
     assert res["distilled"]["quant_type"] == "Q4_1"  # written back in the student's own type
+
+
+def test_quantize_with_an_importance_matrix(db, tmp_path, reference_f32):
+    from tokenfall.levers import imatrix
+
+    bad = cli("--db", db, "quantize", reference_f32.path, "--types", "iq2_xxs", "--no-measure", "--out-dir", str(tmp_path))
+    assert bad.returncode == 2 and "needs an importance matrix" in bad.stderr
+    bad = cli("--db", db, "quantize", reference_f32.path, "--imatrix", str(tmp_path / "none.gguf"), "--no-measure", "--out-dir", str(tmp_path))
+    assert bad.returncode == 2 and "does not exist" in bad.stderr
+    r = cli("--db", db, "quantize", reference_f32.path, "--types", "q4_k_m,iq2_xxs", "--imatrix", "calibrate", "--no-measure",
+            "--out-dir", str(tmp_path), "--json")
+    assert r.returncode == 0, r.stderr
+    rows = json.loads(r.stdout)["rows"]
+    shas = {lineage_of(row["path"])["imatrix_sha256"] for row in rows}
+    assert len(shas) == 1 and all(resolve(row["path"]).quant_type == row["type"].upper() for row in rows)  # computed once, used by both
+    cached = list((Path(os.environ["XDG_CACHE_HOME"]) / "tokenfall" / "imatrix").glob("*.imatrix.gguf"))
+    assert len(cached) == 1
+    weights = imatrix.load(cached[0])  # llama.cpp's layout: mean squared activation per input column
+    assert weights["blk.0.attn_q.weight"].shape == (576,) and weights["blk.0.ffn_down.weight"].shape == (1536,)
+    assert (weights["blk.0.ffn_down.weight"] > 0).all() and len(weights) == 30 * 7
+    b = cli("--db", db, "bench", "-m", rows[1]["path"], "-c", "1", "-n", "2", "--output-tokens", "4", "--warmup", "0")
+    assert b.returncode == 0, b.stderr  # llama.cpp serves the 2-bit IQ file made with it

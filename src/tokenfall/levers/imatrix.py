@@ -86,10 +86,7 @@ def resolve(model: ModelInfo, spec: str, calibration_file: str | None) -> Path:
     """``spec`` is an imatrix GGUF path, or 'calibrate': computed on the calibration text (cached per model
     sha256 and text, so a sweep over types computes it once)."""
     if spec != "calibrate":
-        path = Path(spec).expanduser()
-        if not path.is_file():
-            raise TokenfallError(f"imatrix '{spec}' does not exist; give an imatrix GGUF or 'calibrate'")
-        return path
+        return Path(spec).expanduser()  # checked by the quantize options
     text = calibration.calibration_text(calibration_file)
     key = hashlib.sha256(f"{model.sha256}|{hashlib.sha256(text.encode()).hexdigest()}".encode()).hexdigest()[:24]
     path = Path(user_cache_dir("tokenfall", appauthor=False)) / "imatrix" / f"{key}.imatrix.gguf"

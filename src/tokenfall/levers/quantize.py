@@ -87,6 +87,13 @@ class Quantize:
                 raise ValueError(str(did_you_mean(v, types(), "quantization type")))
             return v
 
+        @field_validator("imatrix")
+        @classmethod
+        def _imatrix_exists(cls, v: str | None) -> str | None:
+            if v and v != "calibrate" and not Path(v).expanduser().is_file():
+                raise ValueError(f"'{v}' does not exist; give an imatrix GGUF (llama-imatrix writes one) or 'calibrate'")
+            return v
+
         @model_validator(mode="after")
         def _imatrix_where_needed(self):
             if self.type in NEEDS_IMATRIX and not self.imatrix:
