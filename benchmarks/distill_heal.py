@@ -10,21 +10,15 @@ HellaSwag pairs, and priced.
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from tfcli import tf
+
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"  # the repo sits beside shared/
-
-
-def tf(*args: str) -> dict:
-    r = subprocess.run([sys.executable, "-m", "tokenfall", *args], capture_output=True, text=True)
-    if r.returncode:
-        sys.exit(r.stderr)
-    return json.loads(r.stdout) if r.stdout.strip().startswith(("{", "[")) else {}
 
 
 def main() -> None:

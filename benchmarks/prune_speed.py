@@ -9,19 +9,13 @@ Both pruned files keep the bundled model's Q4_1.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-
-def tf(*args: str) -> dict:
-    r = subprocess.run([sys.executable, "-m", "tokenfall", *args], capture_output=True, text=True)
-    if r.returncode:
-        sys.exit(r.stderr)
-    return json.loads(r.stdout) if r.stdout.strip().startswith(("{", "[")) else {}
+from tfcli import tf
 
 
 def main() -> None:

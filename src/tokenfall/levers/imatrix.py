@@ -7,7 +7,6 @@ llama.cpp's own imatrix GGUF layout (``<tensor>.in_sum2`` and ``<tensor>.counts`
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +14,7 @@ from platformdirs import user_cache_dir
 
 from tokenfall.errors import TokenfallError
 from tokenfall.levers import calibration
-from tokenfall.models.gguf_write import check_torch_arch
+from tokenfall.models.gguf_write import atomic_writer, check_torch_arch
 from tokenfall.types import ModelInfo
 
 
@@ -60,9 +59,7 @@ def compute(model: ModelInfo, text: str, dst: Path) -> Path:
         sums[m].add_(inputs[0].double().pow(2).sum((0, 1)))
 
     n = calibration.run(hf, tok, text, dict.fromkeys(linears, hook))
-    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.part")
-    w = gguf.GGUFWriter(str(tmp), "imatrix")
-    try:
+    with atomic_writer(dst, "imatrix") as w:
         w.add_string("general.type", "imatrix")
         w.add_array("imatrix.datasets", ["tokenfall calibration text"])
         w.add_uint32("imatrix.chunk_count", 1)
@@ -70,15 +67,6 @@ def compute(model: ModelInfo, text: str, dst: Path) -> Path:
         for m, name in linears.items():
             w.add_tensor(f"{name}.in_sum2", sums[m].float().numpy())
             w.add_tensor(f"{name}.counts", np.array([n], dtype=np.float32))
-        w.write_header_to_file()
-        w.write_kv_data_to_file()
-        w.write_tensors_to_file()
-        w.close()
-        os.replace(tmp, dst)
-    except BaseException:
-        w.close()
-        tmp.unlink(missing_ok=True)
-        raise
     return dst
 
 

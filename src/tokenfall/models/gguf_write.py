@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -31,10 +32,7 @@ def rewrite(src: str | Path, dst: str | Path, tensors: Tensors, overrides: dict 
     reader = gguf.GGUFReader(src)
     arch = reader.fields["general.architecture"].contents()
     overrides = dict(overrides or {})
-    dst = Path(dst)
-    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.part")
-    writer = gguf.GGUFWriter(tmp, arch)
-    try:
+    with atomic_writer(dst, arch) as writer:
         for field in reader.fields.values():
             if field.name == "general.architecture" or field.name.startswith(("GGUF.", LINEAGE_PREFIX)):
                 continue  # lineage describes one file; the parent's is reachable through its sha256
@@ -50,6 +48,20 @@ def rewrite(src: str | Path, dst: str | Path, tensors: Tensors, overrides: dict 
                 writer.add_tensor(name, data)
             else:
                 writer.add_tensor(name, data, raw_shape=data.shape, raw_dtype=raw_type)
+    return Path(dst)
+
+
+@contextmanager
+def atomic_writer(dst: str | Path, arch: str):
+    """A GGUFWriter on a temporary file beside ``dst``: written out and renamed onto ``dst`` when the block
+    completes, removed if it fails, so no reader ever sees half a file."""
+    import gguf
+
+    dst = Path(dst)
+    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.part")
+    writer = gguf.GGUFWriter(tmp, arch)
+    try:
+        yield writer
         writer.write_header_to_file()
         writer.write_kv_data_to_file()
         writer.write_tensors_to_file()
@@ -59,7 +71,6 @@ def rewrite(src: str | Path, dst: str | Path, tensors: Tensors, overrides: dict 
         writer.close()
         tmp.unlink(missing_ok=True)
         raise
-    return dst
 
 
 def dequantize(src: str | Path, dst: str | Path, dtype: str = "f32", lineage: dict[str, str] | None = None) -> Path:
