@@ -50,3 +50,16 @@ def run(hf, tok, text: str, hooks: dict, ctx: int = 512, each: Callable | None =
         for h in handles:
             h.remove()
     return n
+
+
+def input_square_sums(hf, tok, text: str, modules) -> tuple[dict, int]:
+    """Per module, the sum over calibration tokens of its input squared, per input column (Wanda's ‖X‖²,
+    llama.cpp's imatrix before dividing by the count), and the number of tokens."""
+    import torch
+
+    sums = {m: torch.zeros(m.in_features, dtype=torch.float64) for m in modules}
+
+    def hook(m, inputs):
+        sums[m].add_(inputs[0].double().pow(2).sum((0, 1)))
+
+    return sums, run(hf, tok, text, dict.fromkeys(sums, hook))

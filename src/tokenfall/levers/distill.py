@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tokenfall.errors import Interrupted, TokenfallError
 from tokenfall.levers import lineage, out_type_of, stem, write_torch
-from tokenfall.models import tokenizers
+from tokenfall.models import resolve, tokenizers
 from tokenfall.models.gguf_write import check_torch_arch
 from tokenfall.models.hf import load_hf
 from tokenfall.types import ModelInfo
@@ -94,9 +94,6 @@ class Distill:
         import torch
 
         check_torch_arch(model.architecture, f"changed by lever '{self.name}'")
-
-        from tokenfall.models import resolve
-
         teacher_info = resolve(options.teacher)
         if teacher_info.kind != "gguf":
             raise TokenfallError(f"teacher '{options.teacher}' must be a GGUF file")

@@ -53,12 +53,7 @@ def compute(model: ModelInfo, text: str, dst: Path) -> Path:
     names = gguf.get_tensor_name_map(gguf.MODEL_ARCH.LLAMA, hf.config.num_hidden_layers)
     linears = {m: names.get_name(f"{n}.weight", try_suffixes=(".weight",)) for n, m in hf.named_modules()
                if isinstance(m, torch.nn.Linear) and n != "lm_head"}
-    sums = {m: torch.zeros(m.in_features, dtype=torch.float64) for m in linears}
-
-    def hook(m, inputs):
-        sums[m].add_(inputs[0].double().pow(2).sum((0, 1)))
-
-    n = calibration.run(hf, tok, text, dict.fromkeys(linears, hook))
+    sums, n = calibration.input_square_sums(hf, tok, text, linears)
     with atomic_writer(dst, "imatrix") as w:
         w.add_string("general.type", "imatrix")
         w.add_array("imatrix.datasets", ["tokenfall calibration text"])

@@ -54,16 +54,13 @@ class Sparsify:
 
         hf, tok = load_hf(model)
         linears = [m for layer in hf.model.layers for m in layer.modules() if isinstance(m, torch.nn.Linear)]
-        norms = {m: torch.zeros(m.in_features) for m in linears}
         if options.method == "wanda":
-            def hook(m, inputs):
-                norms[m].add_(inputs[0].float().pow(2).sum((0, 1)))
-            calibration.run(hf, tok, calibration.calibration_text(options.calibration), dict.fromkeys(linears, hook))
+            norms, _ = calibration.input_square_sums(hf, tok, calibration.calibration_text(options.calibration), linears)
         zeros = total = 0
         with torch.no_grad():
             for m in linears:
                 w = m.weight
-                score = w.abs() * (norms[m].sqrt() if options.method == "wanda" else 1.0)
+                score = w.abs() * (norms[m].sqrt().float() if options.method == "wanda" else 1.0)
                 w.mul_(mask(score, options.sparsity, options.pattern))
                 zeros += int((w == 0).sum())
                 total += w.numel()
