@@ -55,6 +55,9 @@ class Chunk(Model):
     n_tokens: int = 0
     prompt_tokens: int | None = None  # server-reported usage, on the final chunk
     completion_tokens: int | None = None
+    cached_tokens: int | None = None   # prompt tokens served from the prefix cache, on the final chunk
+    draft_tokens: int | None = None    # speculative tokens proposed / accepted, on the final chunk
+    draft_accepted: int | None = None
     finish_reason: str | None = None
 
 
@@ -75,6 +78,9 @@ class RequestRecord(Model):
     n_in_tokenizer: int | None = None
     n_out_tokenizer: int | None = None
     output_text: str = ""
+    n_cached: int | None = None
+    n_drafted: int | None = None
+    n_accepted: int | None = None
     error: str | None = None
 
 
@@ -103,6 +109,7 @@ class Prompts(Model):
     ignore_eos: bool = True
     chat: bool = False
     seed: int = 0
+    shared_prefix_tokens: int = 0  # leading prompt tokens identical in every request (a system prompt)
 
 
 class Slo(Model):
@@ -166,6 +173,8 @@ class LevelSummary(Model):
     token_count_diff: int | None
     goodput_rps: float | None = None
     slo_attainment: float | None = None
+    tokens_cached: int | None = None     # prompt tokens the prefix cache saved from prefill
+    draft_acceptance: float | None = None  # accepted / proposed speculative tokens
     cost: Cost | None = None
 
 

@@ -88,6 +88,8 @@ def summarize(records: list[RequestRecord], level: int, label: str, open_loop: b
                     and (slo.tpot_s is None or tp is None or tp <= slo.tpot_s)
                     and (slo.e2e_s is None or (r.t_done - r.t_sent) <= slo.e2e_s))
         good = [r for r in ok if meets(r)]
+    cached = [r.n_cached for r in ok if r.n_cached is not None]
+    drafted = sum(r.n_drafted or 0 for r in ok)
     return LevelSummary(
         level=level, label=label, requests_ok=len(ok), requests_failed=len(failed),
         errors=dict(Counter(r.error for r in failed)), window_s=span,
@@ -101,4 +103,6 @@ def summarize(records: list[RequestRecord], level: int, label: str, open_loop: b
         token_count_diff=None if tokenizer_total is None else tokens_out - tokenizer_total,
         goodput_rps=None if good is None else sum(1 for r in good if t0 <= r.t_done <= t1) / span,
         slo_attainment=None if good is None or not measured else len(good) / len(measured),
+        tokens_cached=sum(cached) if cached else None,
+        draft_acceptance=sum(r.n_accepted or 0 for r in ok) / drafted if drafted else None,
     )

@@ -34,6 +34,10 @@ async def one(engine, req: Request, t_scheduled: float, level: int, warmup: bool
                     rec.n_out_usage = ch.completion_tokens
                 if ch.prompt_tokens is not None:
                     rec.n_in_usage = ch.prompt_tokens
+                if ch.cached_tokens is not None:
+                    rec.n_cached = ch.cached_tokens
+                if ch.draft_tokens is not None:
+                    rec.n_drafted, rec.n_accepted = ch.draft_tokens, ch.draft_accepted
     except TimeoutError:
         rec.error = "timeout"
     except EngineError as e:

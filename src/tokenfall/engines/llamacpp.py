@@ -6,6 +6,13 @@ once, and samples every sequence that produced logits with its own C ``llama_sam
 requests join between steps; prompts longer than ``prefill_chunk`` are split across steps so running
 decodes are never stalled for a whole long prompt. ctypes releases the GIL during ``llama_decode``,
 so the asyncio side keeps streaming while the model computes.
+
+Two serving levers live in the scheduler. The prefix cache keeps up to ``prefix_cache`` prompts' KV in
+spare sequence slots; a new prompt sharing at least ``prefix_min`` leading tokens with one starts from a
+copy of it and prefills only the rest. Prompt-lookup speculation drafts up to ``n_draft`` tokens for a
+greedy request by finding the latest earlier occurrence of its last ``ngram`` tokens in its own prompt and
+output, verifies them in the same ``llama_decode`` and keeps the longest prefix greedy decoding agrees
+with, so the text is the text plain decoding writes.
 """
 
 from __future__ import annotations
@@ -43,11 +50,32 @@ class _Seq:
     n_gen: int = 0
     sampler: object = None
     cancelled: bool = False
+    gen: list[int] = field(default_factory=list)  # tokens generated so far (prompt lookup searches them too)
+    drafts: list[int] = field(default_factory=list)  # tokens proposed this step, after ``last``
+    cached: int = 0       # prompt tokens copied from the prefix cache
+    store: bool = False   # keep this prompt's KV in the prefix cache once prefilled
+    n_drafted: int = 0
+    n_accepted: int = 0
     utf8: object = field(default_factory=lambda: codecs.getincrementaldecoder("utf-8")(errors="replace"))
 
     @property
     def prefilling(self) -> bool:
         return self.n_past < len(self.tokens)
+
+
+@dataclass
+class _Cached:
+    slot: int  # the sequence id whose KV stream holds the prompt
+    tokens: list[int] = field(default_factory=list)
+    used: int = -1  # scheduler step of the last store or hit (least recently used goes first)
+
+
+def _common_prefix(a: list[int], b: list[int]) -> int:
+    n = min(len(a), len(b))
+    for i in range(n):
+        if a[i] != b[i]:
+            return i
+    return n
 
 
 class LlamaCppEngine:
@@ -64,9 +92,16 @@ class LlamaCppEngine:
         kv_type: Literal["f32", "f16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1"] = Field("f16", description="KV cache type (quantized types need flash attention)")
         flash_attn: bool | None = Field(None, description="None lets llama.cpp decide")
         n_gpu_layers: int = Field(0, ge=-1, description="layers to offload to a GPU build (-1 = all)")
+        prefix_cache: int = Field(0, ge=0, le=64, description="prompts kept in the KV cache for reuse by later prompts (0 = off)")
+        prefix_min: int = Field(8, ge=1, description="shortest shared prefix, in tokens, worth copying")
+        speculative: Literal["none", "prompt-lookup"] = Field("none", description="draft tokens for greedy requests and verify them in one step")
+        n_draft: int = Field(4, ge=1, le=16, description="max draft tokens per sequence per step")
+        ngram: int = Field(3, ge=1, le=8, description="prompt lookup: tokens matched to find a draft")
 
         @model_validator(mode="after")
         def _fits(self):
+            if self.parallel + self.prefix_cache > 256:
+                raise ValueError(f"parallel={self.parallel} + prefix_cache={self.prefix_cache} exceeds llama.cpp's 256 sequences")
             if self.parallel > self.n_batch:
                 raise ValueError(f"parallel={self.parallel} exceeds n_batch={self.n_batch}: every decoding sequence needs a batch slot")
             if self.kv_type not in ("f16", "f32") and self.flash_attn is False:
@@ -95,7 +130,8 @@ class LlamaCppEngine:
         self._model = await asyncio.to_thread(load_model, self.model_info.path, self.opts.n_gpu_layers)
         cp = ll.llama_context_default_params()
         o = self.opts
-        cp.n_ctx, cp.n_batch, cp.n_ubatch, cp.n_seq_max = o.seq_ctx * o.parallel, o.n_batch, o.n_batch, o.parallel
+        n_seq = o.parallel + o.prefix_cache  # cached prefixes live in spare sequence slots
+        cp.n_ctx, cp.n_batch, cp.n_ubatch, cp.n_seq_max = o.seq_ctx * n_seq, o.n_batch, o.n_batch, n_seq
         cp.n_threads = cp.n_threads_batch = o.n_threads
         cp.type_k = cp.type_v = KV_TYPES[o.kv_type]
         # One KV stream per sequence: a sequence's cells always start at 0, as they do when it runs alone.
@@ -211,7 +247,10 @@ class LlamaCppEngine:
         free_ids = list(range(o.parallel))  # a heap: the lowest free id first
         waiting: deque[_Seq] = deque()
         active: list[_Seq] = []
+        cache: list[_Cached] = [_Cached(slot=o.parallel + i) for i in range(o.prefix_cache)]
+        step = 0
         while not self._stop.is_set():
+            step += 1
             # take in everything submitted since the last step; block only when idle
             try:
                 while (item := self._pending.get(block=not active and not waiting)) is not None:
@@ -224,6 +263,8 @@ class LlamaCppEngine:
                 seq = waiting.popleft()
                 if not seq.cancelled:
                     seq.seq_id, seq.sampler = heapq.heappop(free_ids), self._new_sampler(seq.req)
+                    if o.prefix_cache:
+                        self._reuse_prefix(seq, cache, step)
                     active.append(seq)
             # llama_decode ran 2x slower per step when a batch's sequence ids were out of order (measured)
             active.sort(key=lambda s: s.seq_id)
@@ -238,9 +279,13 @@ class LlamaCppEngine:
             n, owners = 0, []
             for seq in active:
                 if not seq.prefilling:
-                    self._put(b, n, seq.last, len(seq.tokens) + seq.n_gen - 1, seq.seq_id, True)
+                    pos = len(seq.tokens) + seq.n_gen - 1
+                    seq.drafts = self._draft(seq, room) if o.speculative != "none" and seq.req.temperature <= 0 else []
+                    room -= len(seq.drafts)
                     owners.append((seq, n))
-                    n += 1
+                    for k, tok in enumerate([seq.last] + seq.drafts):
+                        self._put(b, n, tok, pos + k, seq.seq_id, True)
+                        n += 1
                 elif room > 0:
                     take = min(len(seq.tokens) - seq.n_past, o.prefill_chunk, room)
                     for p in range(seq.n_past, seq.n_past + take):
@@ -263,21 +308,29 @@ class LlamaCppEngine:
             now = time.monotonic()
             out: list[tuple[_Seq, Chunk]] = []
             for seq, idx in owners:
-                tok = ll.llama_sampler_sample(seq.sampler, self._ctx, idx)
-                seq.n_gen += 1
-                seq.last = tok
-                eog = self.tokenizer.is_eog(tok)
-                text = "" if eog else seq.utf8.decode(self.tokenizer.piece(tok))
-                finish = None
-                if eog and not seq.req.ignore_eos:
-                    finish = "stop"
-                elif seq.n_gen >= seq.req.max_tokens:
-                    finish = "length"
+                if seq.store and not seq.prefilling and seq.n_gen == 0:
+                    self._store_prefix(seq, cache, step)
+                text, finish, emitted = "", None, 0
+                for tok in self._accept(seq, idx):
+                    emitted += 1
+                    seq.n_gen += 1
+                    seq.last = tok
+                    seq.gen.append(tok)
+                    eog = self.tokenizer.is_eog(tok)
+                    text += "" if eog else seq.utf8.decode(self.tokenizer.piece(tok))
+                    if eog and not seq.req.ignore_eos:
+                        finish = "stop"
+                    elif seq.n_gen >= seq.req.max_tokens:
+                        finish = "length"
+                    if finish:
+                        break
                 if finish:
                     text += seq.utf8.decode(b"", final=True)
-                out.append((seq, Chunk(t=now, text=text, n_tokens=1, finish_reason=finish,
-                                       prompt_tokens=len(seq.tokens) if finish else None,
-                                       completion_tokens=seq.n_gen if finish else None)))
+                elif seq.drafts:  # drop the rejected drafts' KV cells; the next step feeds seq.last
+                    ll.llama_memory_seq_rm(self._mem, seq.seq_id, len(seq.tokens) + seq.n_gen - 1, -1)
+                end = dict(prompt_tokens=len(seq.tokens), completion_tokens=seq.n_gen, cached_tokens=seq.cached,
+                           draft_tokens=seq.n_drafted, draft_accepted=seq.n_accepted) if finish else {}
+                out.append((seq, Chunk(t=now, text=text, n_tokens=emitted, finish_reason=finish, **end)))
                 if finish:
                     active.remove(seq)
                     self._release(seq, free_ids)
@@ -285,6 +338,60 @@ class LlamaCppEngine:
         self._deliver([(seq, EngineError("engine_stopped", "engine stopped")) for seq in active + list(waiting)])
         for seq in active:
             self._release(seq, free_ids)
+
+    def _draft(self, seq: _Seq, room: int) -> list[int]:
+        """Prompt lookup: the tokens that followed the latest earlier occurrence of the sequence's last
+        ``ngram`` tokens, capped by the batch room and by the tokens still to generate."""
+        o = self.opts
+        k = min(o.n_draft, room, seq.req.max_tokens - seq.n_gen - 1, self.opts.seq_ctx - len(seq.tokens) - seq.n_gen)
+        hist = seq.tokens + seq.gen
+        if k <= 0 or len(hist) <= o.ngram:
+            return []
+        tail = hist[-o.ngram:]
+        for start in range(len(hist) - o.ngram - 1, -1, -1):
+            if hist[start:start + o.ngram] == tail:
+                return hist[start + o.ngram:start + o.ngram + k]
+        return []
+
+    def _accept(self, seq: _Seq, idx: int):
+        """Greedy verification: yield the sampled token at each position while it matches the draft
+        before it; the first mismatch is still the token plain decoding would write."""
+        ll = self._ll
+        seq.n_drafted += len(seq.drafts)
+        for k in range(len(seq.drafts) + 1):
+            tok = ll.llama_sampler_sample(seq.sampler, self._ctx, idx + k)
+            yield tok
+            if k == len(seq.drafts) or tok != seq.drafts[k]:
+                return
+            seq.n_accepted += 1
+
+    def _reuse_prefix(self, seq: _Seq, cache: list[_Cached], step: int) -> None:
+        """Start ``seq`` from the cached prompt sharing the longest prefix with it (at least prefix_min
+        tokens; its last prompt token is always computed, for the logits). Across KV streams llama.cpp
+        copies whole streams, so the copy is trimmed to the shared prefix afterwards."""
+        ll, o = self._ll, self.opts
+        best, shared = None, 0
+        for c in cache:
+            n = _common_prefix(c.tokens, seq.tokens)
+            if n > shared:
+                best, shared = c, n
+        shared = min(shared, len(seq.tokens) - 1)
+        if best is None or shared < o.prefix_min:
+            seq.store = True
+            return
+        ll.llama_memory_seq_cp(self._mem, best.slot, seq.seq_id, -1, -1)
+        ll.llama_memory_seq_rm(self._mem, seq.seq_id, shared, -1)
+        seq.n_past = seq.cached = shared
+        best.used = step
+
+    def _store_prefix(self, seq: _Seq, cache: list[_Cached], step: int) -> None:
+        """Keep a just-prefilled prompt in the least recently used cache slot."""
+        ll = self._ll
+        seq.store = False
+        c = min(cache, key=lambda c: c.used)
+        ll.llama_memory_seq_rm(self._mem, c.slot, -1, -1)
+        ll.llama_memory_seq_cp(self._mem, seq.seq_id, c.slot, -1, -1)
+        c.tokens, c.used = list(seq.tokens), step
 
     @staticmethod
     def _put(b, i: int, token: int, pos: int, seq_id: int, logits: bool) -> None:

@@ -43,11 +43,21 @@ def fit_tokens(tokenizer, n: int, rng: random.Random) -> tuple[str, list[int]]:
 
 
 def synthetic(count: int, spec: Prompts, tokenizer) -> list[Request]:
+    """``count`` prompts of ``input_tokens`` tokens; with ``shared_prefix_tokens``, each starts with the
+    same text of that many tokens (a system prompt) and only the rest differs."""
     rng = random.Random(spec.seed)
+    k = spec.shared_prefix_tokens
+    if not 0 <= k < spec.input_tokens:
+        raise TokenfallError(f"--shared-prefix {k}: must be >= 0 and below --input-tokens {spec.input_tokens}")
+    prefix_text, prefix_ids = ("", []) if k == 0 or tokenizer is None else fit_tokens(tokenizer, k, rng)
     out = []
     for i in range(count):
         if tokenizer is None:  # remote model without a tokenizer: approximate, flagged in the run's assumptions
             text, ids = " ".join(rng.choice(_words()) for _ in range(spec.input_tokens)), None
+        elif k:
+            words = " " + " ".join(rng.choice(_words()) for _ in range(spec.input_tokens))
+            rest = tokenizer.encode(words, special=False)[:spec.input_tokens - k]
+            text, ids = prefix_text + tokenizer.decode(rest), prefix_ids + rest
         else:
             text, ids = fit_tokens(tokenizer, spec.input_tokens, rng)
         out.append(Request(id=i, prompt=text, prompt_tokens=ids, max_tokens=spec.output_tokens,
