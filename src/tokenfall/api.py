@@ -355,6 +355,164 @@ def distill(student_ref: str | None, teacher_ref: str, options: dict, out_dir: s
     return result
 
 
+class _LedgerLab:
+    """Measurements for the optimize search. A bench or eval run identical in configuration, model file
+    (sha256) and machine to a completed one in the ledger is reused instead of measured again: an
+    interrupted search resumes where it stopped, and a repeated one costs only what changed."""
+
+    def __init__(self, db: str | None, progress, log, time_budget_s: float | None, fresh: bool):
+        import time
+
+        self.db, self.progress, self.log, self.fresh = db, progress, log, fresh
+        self.t_end = None if time_budget_s is None else time.monotonic() + time_budget_s
+        self.machine = fingerprint.machine()
+        self.runs: list[dict] = []  # (label, kind, id, reused) in the order the search asked for them
+
+    def resolve(self, ref):
+        return models.resolve(ref)
+
+    def reference(self, model: ModelInfo) -> ModelInfo:
+        return _float_reference(model, None, self.db)
+
+    def artifact(self, lever: str, model: str, options: dict) -> ModelInfo:
+        return apply_lever(lever, model, options, None, self.db)
+
+    def descendants(self, model: ModelInfo) -> list[ModelInfo]:
+        """Files made from ``model`` by any chain of levers, as the ledger recorded them (still on disk)."""
+        rows = artifacts(self.db)
+        family, found = {model.sha256}, []
+        for a in rows:  # oldest first, so parents come before children
+            if a["parent_sha256"] in family:
+                family.add(a["sha256"])
+                if Path(a["path"]).is_file():
+                    found.append(ModelInfo.model_validate(a["info"]))
+        return found
+
+    def over_budget(self) -> bool:
+        import time
+
+        return self.t_end is not None and time.monotonic() > self.t_end
+
+    def outputs(self, run_id: str) -> dict[int, str]:
+        ledger = Ledger(self.db)
+        try:
+            return {r.idx: r.output_text for r in ledger.requests(run_id) if not r.warmup and r.error is None}
+        finally:
+            ledger.close()
+
+    def _known(self, kind: str, config: dict, sha: str | None) -> dict | None:
+        if self.fresh:
+            return None
+        ledger = Ledger(self.db)
+        try:
+            for r in ledger.runs(limit=None, kind=kind):
+                fp = r["fingerprint"] or {}
+                if (r["status"] == "complete" and r["config"] == config and (fp.get("model") or {}).get("sha256") == sha
+                        and fp.get("machine") == self.machine):
+                    return r
+        finally:
+            ledger.close()
+        return None
+
+    def _measure(self, kind: str, config, label: str, fn) -> dict:
+        row = self._known(kind, json.loads(config.model_dump_json()), models.resolve(config.model).sha256)
+        reused = row is not None
+        if reused:
+            self.log(f"  reused {kind} run {row['id']}")
+        else:
+            row = fn(config, self.db, self.progress)
+        self.runs.append({"label": label, "kind": kind, "id": row["id"], "reused": reused})
+        return row
+
+    def bench(self, config: BenchConfig, label: str) -> dict:
+        return self._measure("bench", config, label, bench)
+
+    def evaluate(self, config: EvalConfig, label: str) -> dict:
+        return self._measure("eval", config, label, evaluate)
+
+
+def optimize(config, db: str | None = None, progress: Progress | None = None, log=None, fresh: bool = False) -> dict:
+    """The cheapest configuration of a model that passes the quality gate and the latency SLO, found by
+    the search in ``tokenfall.optimize`` and stored as an ``optimize`` run (sub-runs referenced by id).
+    Ctrl-C keeps every completed measurement; running the same command again reuses them."""
+    import time
+
+    from tokenfall.optimize import Search
+
+    log = log or (lambda msg: None)
+    for t in config.types:
+        from tokenfall.levers.quantize import Quantize
+
+        try:
+            Quantize.Options(type=t)
+        except ValueError as e:
+            raise invalid_options("quantize", e) from e
+    if not config.concurrency or min(config.concurrency) < 1:
+        raise TokenfallError("--concurrency: give positive stream counts, e.g. 1,16,64")
+    cost.pricing(**config.price.model_dump())
+    from tokenfall.quality import evaluate as quality
+
+    for spec in config.tasks:  # a bad task file fails before minutes of measuring
+        quality.prepare(EvalConfig(model=config.model, tasks=[spec], fidelity=False))
+    lab = _LedgerLab(db, progress or _Silent(), log, config.time_budget_s, fresh)
+    ledger = Ledger(db)
+    model = models.resolve(config.model)
+    run_id = ledger.new_run("optimize", config.model_dump(), {"machine": lab.machine, "tokenfall": __version__, "model": model.model_dump()})
+    ledger.close()
+    t0 = time.monotonic()
+    search = Search(config, lab, log)
+    status, summary = "failed", None
+    try:
+        summary = search.run()
+        status = "complete"
+    except (KeyboardInterrupt, Interrupted):
+        status = "incomplete"
+        raise Interrupted(run_id, sum(1 for r in lab.runs if not r["reused"]), "new measurements") from None
+    finally:
+        if summary is None:
+            summary = {"points": search.points, "candidates": search.candidates}
+        summary |= {"runs": lab.runs, "elapsed_s": time.monotonic() - t0,
+                    "reused": sum(1 for r in lab.runs if r["reused"]), "assumptions": _optimize_assumptions(config)}
+        ledger = Ledger(db)
+        ledger.finish(run_id, status, summary)
+        row = ledger.run(run_id)
+        ledger.close()
+    return row
+
+
+def _optimize_assumptions(c) -> list[str]:
+    p = c.prompts
+    g = c.gate
+    return [
+        f"workload: {p.input_tokens} prompt tokens ({p.shared_prefix_tokens} of them a prefix shared by every request), "
+        f"{p.output_tokens} output tokens, greedy, closed-loop load at each concurrency",
+        f"{c.requests_per_stream:g} requests per stream at each level (at least 8); the baseline sends {c.baseline_requests}",
+        f"gate: mean KLD <= {g.max_kld} nats/token vs the float weights on {c.tokens} tokens"
+        + (f"; no significant accuracy drop (paired, alpha {g.alpha}) on " + ", ".join(t.source.rsplit('/', 1)[-1] for t in c.tasks)
+           if c.tasks else "; no task given, so no accuracy check"),
+        f"SLO: TTFT <= {c.slo.ttft_s} s and TPOT <= {c.slo.tpot_s} s for at least {c.slo_attainment:.0%} of requests",
+        "a file failing the gate is not benchmarked; a serving lever is kept only if it is cheaper and within the SLO",
+        "cost per output token: the hour split by measured prefill/decode time share (see docs/methodology.md)",
+    ]
+
+
+def report(run_ids: list[str], out_dir: str, db: str | None = None) -> dict:
+    """Render runs from the ledger (default: the newest optimize run) into ``out_dir``."""
+    from tokenfall import report as render
+
+    ledger = Ledger(db)
+    try:
+        if not run_ids:
+            latest = ledger.runs(limit=1, kind="optimize")
+            if not latest:
+                raise TokenfallError("no optimize run in the ledger yet; run `tokenfall optimize` or name runs: tokenfall report RUN ...")
+            run_ids = [latest[0]["id"]]
+        runs = [ledger.run(r) for r in run_ids]
+    finally:
+        ledger.close()
+    return render.render(runs, out_dir)
+
+
 def artifacts(db: str | None = None) -> list[dict]:
     ledger = Ledger(db)
     try:

@@ -683,6 +683,126 @@ def mock_server(port, ttft, itl, faults):
         raise TokenfallError(f"--faults: {e}") from e
 
 
+@cli.command()
+@click.argument("run_ids", nargs=-1)
+@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False), help="Directory [default: ./tokenfall-reports/FIRST-RUN].")
+@click.pass_context
+def report(ctx, run_ids, out_dir):
+    """Write one offline HTML report (charts embedded, no network), PNG charts and a Markdown summary of
+    runs from the ledger (default: the newest optimize run)."""
+    from tokenfall import api
+
+    ids = list(run_ids)
+    if not ids:
+        rows = api.runs(ctx.obj["db"], limit=200)
+        ids = [r["id"] for r in rows if r["kind"] == "optimize"][:1]
+    paths = api.report(ids, out_dir or os.path.join("tokenfall-reports", ids[0] if ids else "latest"), db=ctx.obj["db"])
+    out.print(f"report: {paths['html']}\nmarkdown: {paths['markdown']}" + "".join(f"\nchart: {p}" for p in paths["png"]), highlight=False)
+
+
+def _default_tasks(limit: int) -> tuple[list, str]:
+    """HellaSwag dev pairs when a data directory holds them ($TOKENFALL_DATA, ./data, ../shared/data), else
+    the built-in synthetic choice tasks; the package itself ships no benchmark text."""
+    from pathlib import Path
+
+    for d in [os.environ.get("TOKENFALL_DATA"), "data", "../shared/data"]:
+        if d and (f := Path(d) / "hellaswag_pairs_dev.jsonl").is_file():
+            return _task_specs((f"choice:{f}",), limit, 0, 1, 200, 0, 256), f"HellaSwag dev pairs ({f}, first {limit})"
+    return _task_specs(("synth:all",), None, 0, 1, limit, 0, 256), "built-in synthetic choice tasks (no HellaSwag file found)"
+
+
+@cli.command()
+@click.option("-m", "--model", help="Model to optimize: smollm2-135m (default), gemma3-270m or a GGUF path.")
+@click.option("--types", default="q8_0,q6_k,q4_k_m,q4_0", show_default=True, help="Quantized candidates (from the float weights).")
+@click.option("--no-ledger-artifacts", is_flag=True, help="Do not try files made from this model earlier (pruned, distilled...).")
+@click.option("-c", "--concurrency", default="1,16,64,128", show_default=True, help="Concurrency levels of the batching sweep.")
+@click.option("--probe", "probe_c", type=int, default=64, show_default=True, help="Concurrency at which candidate files are ranked.")
+@click.option("--kv-types", default="q8_0", show_default=True, help="KV-cache types tried against f16 (comma list, '' = none).")
+@click.option("--threads", default="1", show_default=True, help="Thread counts tried against all cores (comma list, '' = none).")
+@click.option("--prefix-cache", type=int, default=4, show_default=True, help="Prompts the prefix cache keeps (0 = lever off).")
+@click.option("--no-speculative", is_flag=True, help="Skip prompt-lookup speculative decoding.")
+@click.option("--input-tokens", type=int, default=80, show_default=True)
+@click.option("--shared-prefix", type=int, default=64, show_default=True, help="Leading prompt tokens every request shares (a system prompt).")
+@click.option("--output-tokens", type=int, default=64, show_default=True)
+@click.option("--requests-per-stream", type=float, default=2.0, show_default=True, help="Requests per level = this x concurrency (>= 8).")
+@click.option("--tokens", type=int, default=4096, show_default=True, help="Fidelity tokens per candidate.")
+@click.option("-t", "--task", "task_values", multiple=True, help="Gate tasks as in eval (default: HellaSwag dev pairs if found, else synthetic).")
+@click.option("--limit", type=int, default=200, show_default=True, help="Items per task.")
+@click.option("--max-kld", type=float, default=0.05, show_default=True, help="Gate: mean KLD bound vs the float weights.")
+@click.option("--max-acc-drop", type=float, default=0.0, show_default=True, help="Gate: significant accuracy drop allowed, pp.")
+@click.option("--slo", default="ttft=2,tpot=0.25", show_default=True, help="Latency SLO, seconds (ttft, tpot, e2e).")
+@click.option("--slo-attainment", type=float, default=0.9, show_default=True, help="Share of requests that must meet the SLO.")
+@click.option("--hardware", help="Catalog entry to price with (default: the cloud CPU instance matching this machine).")
+@click.option("--usd-per-hour", type=float, help="Your own hourly price (energy then added from --watts).")
+@click.option("--watts", type=float, help="Power draw to price energy, when not measurable.")
+@click.option("--time-budget", type=float, help="Stop searching after this many seconds and report the best found.")
+@click.option("--fresh", is_flag=True, help="Measure everything again instead of reusing identical runs from the ledger.")
+@click.option("--report-dir", type=click.Path(file_okay=False), help="Where the report goes [default: ./tokenfall-reports/RUN].")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def optimize(ctx, model, types, no_ledger_artifacts, concurrency, probe_c, kv_types, threads, prefix_cache, no_speculative,
+             input_tokens, shared_prefix, output_tokens, requests_per_stream, tokens, task_values, limit, max_kld, max_acc_drop,
+             slo, slo_attainment, hardware, usd_per_hour, watts, time_budget, fresh, report_dir, as_json):
+    """The main job: measure the naive baseline (HF transformers fp32, batch 1), pull every lever, and find
+    the cheapest configuration that passes the quality gate and the latency SLO; then write the report."""
+    from tokenfall import api
+    from tokenfall.types import Gate, OptimizeConfig, PriceSpec, Prompts, Slo
+
+    if task_values:
+        tasks, task_note = _task_specs(task_values, limit, 0, 1, 200, 0, 256), ", ".join(task_values)
+    else:
+        tasks, task_note = _default_tasks(limit)
+    lists = {n: [x.strip() for x in v.split(",") if x.strip()] for n, v in (("--types", types), ("--kv-types", kv_types))}
+    config = OptimizeConfig(
+        model=model, types=[t.lower() for t in lists["--types"]], ledger_artifacts=not no_ledger_artifacts,
+        concurrency=_positives(concurrency, "--concurrency", int, "1,16,64"), probe_concurrency=probe_c,
+        kv_types=lists["--kv-types"], threads=_positives(threads, "--threads", int, "1") if threads.strip() else [],
+        prefix_cache=prefix_cache, speculative=not no_speculative,
+        prompts=Prompts(input_tokens=input_tokens, output_tokens=output_tokens, shared_prefix_tokens=shared_prefix),
+        requests_per_stream=requests_per_stream, tokens=tokens, tasks=tasks, gate=Gate(max_kld=max_kld, max_acc_drop=max_acc_drop),
+        slo=Slo(**_slo(slo)), slo_attainment=slo_attainment, time_budget_s=time_budget,
+        price=PriceSpec(hardware=hardware, usd_per_hour=usd_per_hour, watts=watts))
+    if not as_json:
+        err.print(f"gate tasks: {task_note}", highlight=False)
+    with _steps() as steps:
+        log = (lambda m: None) if as_json else (lambda m: steps.p.console.print(m, highlight=False, markup=False))
+        run = api.optimize(config, db=ctx.obj["db"], progress=steps, log=log, fresh=fresh)
+    paths = api.report([run["id"]], report_dir or os.path.join("tokenfall-reports", run["id"]), db=ctx.obj["db"])
+    if as_json:
+        click.echo(json.dumps(run | {"report": paths}, indent=2))
+        return
+    _print_optimize(run)
+    out.print(f"report: {paths['html']}", highlight=False)
+
+
+def _print_optimize(run: dict) -> None:
+    from tokenfall.report import headline
+
+    s = run["summary"]
+    t = Table(title=f"cost waterfall, optimize run {run['id']} ($/M output tokens; every step a measured pair)")
+    for col in ("step", "change", "$/M out", "factor", "cumulative", "$/M in", "$/M blended", "bench run"):
+        t.add_column(col, justify="right")
+    base = s["baseline"]["usd_per_m_output"]
+    for w in s["waterfall"]:
+        t.add_row(w["lever"], w["change"], _fmt(w["usd_per_m_output"], digits=4), f"{w['factor']:.2f}x" if w["factor"] else "-",
+                  f"{base / w['usd_per_m_output']:.1f}x" if w["usd_per_m_output"] else "-", _fmt(w.get("usd_per_m_input"), digits=4),
+                  _fmt(w.get("usd_per_m_blended"), digits=4), w["bench_run"])
+    out.print(t)
+    for lv in s.get("levers", []):
+        if not lv["taken"]:
+            f = f" ({1 / lv['factor']:.2f}x the output price)" if lv.get("factor") else ""
+            out.print(f"not taken: {lv['variant']}{f}: {lv['why']}", highlight=False)
+    sp = s.get("speculative")
+    if sp:
+        out.print(f"speculative decoding (prompt lookup, 1 stream): {sp['speedup']:.2f}x tokens/s, acceptance "
+                  f"{(sp['acceptance'] or 0):.0%}, greedy text identical for {sp['identical']}/{sp['requests']} requests", highlight=False)
+    if s.get("budget_hit"):
+        out.print("the time budget ran out: the best configuration measured so far is reported")
+    if s.get("reused"):
+        out.print(f"reused {s['reused']} completed measurements from the ledger", highlight=False)
+    out.print(f"[bold]{headline(s)}[/bold]", highlight=False)
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     debug = "--debug" in argv

@@ -32,11 +32,10 @@ from typing import AsyncIterator, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tokenfall.errors import EngineError, TokenfallError
-from tokenfall.models.llama import load_model
+from tokenfall.models.llama import KV_TYPES, load_model
 from tokenfall.models.tokenizers import LlamaTokenizer
 from tokenfall.types import Chunk, EngineInfo, ModelInfo, Request
 
-KV_TYPES = {"f32": 0, "f16": 1, "q4_0": 2, "q4_1": 3, "q5_0": 6, "q5_1": 7, "q8_0": 8}  # ggml_type ids
 
 
 @dataclass

@@ -6,6 +6,8 @@ import ctypes
 
 from tokenfall.errors import TokenfallError
 
+KV_TYPES = {"f32": 0, "f16": 1, "q4_0": 2, "q4_1": 3, "q5_0": 6, "q5_1": 7, "q8_0": 8}  # ggml_type ids
+
 _LOG_CB = None
 
 

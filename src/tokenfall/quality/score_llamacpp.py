@@ -9,7 +9,7 @@ from typing import Iterator
 import numpy as np
 
 from tokenfall.errors import TokenfallError
-from tokenfall.models.llama import load_model
+from tokenfall.models.llama import KV_TYPES, load_model
 from tokenfall.models.tokenizers import LlamaTokenizer
 from tokenfall.quality.scoring import ROWS, check_window, log_softmax
 from tokenfall.types import ModelInfo
@@ -19,7 +19,7 @@ class LlamaScorer:
     full_logits = True
 
     def __init__(self, model: ModelInfo, n_ctx: int = 512, pack_tokens: int = 2048, n_seq: int = 64,
-                 n_threads: int | None = None, n_gpu_layers: int = 0):
+                 n_threads: int | None = None, n_gpu_layers: int = 0, kv_type: str = "f16"):
         if model.kind != "gguf":
             raise TokenfallError(f"scoring with llama.cpp needs a GGUF model, got '{model.ref}'; use --engine transformers")
         import llama_cpp as ll
@@ -32,6 +32,9 @@ class LlamaScorer:
         cp.n_ubatch = min(512, self.n_tokens)
         cp.n_seq_max = n_seq
         cp.kv_unified = True  # choices share their context's cells
+        if kv_type not in KV_TYPES:
+            raise TokenfallError(f"kv_type={kv_type}: use one of {', '.join(KV_TYPES)}")
+        cp.type_k = cp.type_v = KV_TYPES[kv_type]  # a quantized KV cache is graded as it is served
         cp.n_threads = cp.n_threads_batch = n_threads or os.cpu_count() or 1
         cp.no_perf = True
         self._ctx = ll.llama_init_from_model(self._model, cp)

@@ -1,0 +1,268 @@
+"""Reports rendered from ledger rows only: one offline HTML file (plotly.js embedded, no network), PNG charts
+and a Markdown summary. Every figure names the run it came from; every user string is escaped."""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from tokenfall.errors import TokenfallError
+
+
+def headline(s: dict) -> str:
+    """`$/M output tokens: baseline X -> Y (Zx cheaper) at <quality>` for an optimize summary."""
+    c, b = s.get("chosen"), s["baseline"]
+    if not c:
+        return f"$/M output tokens: baseline {b['usd_per_m_output']:.4g}; no configuration passed the gate and the SLO"
+    q = c["quality"]
+    parts = [f"KLD {q['kld']:.4f} vs the float weights", f"top-1 {q['top1']:.1%}"]
+    for name, t in (q.get("tasks") or {}).items():
+        drop = "significant drop" if t.get("significant_drop") else "no significant drop"
+        parts.append(f"{name} {t['acc']:.3f} vs {t['reference_acc']:.3f} ({drop})")
+    return (f"$/M output tokens: baseline {b['usd_per_m_output']:.4g} -> {c['usd_per_m_output']:.4g} "
+            f"({c['ratio']:.1f}x cheaper) at " + ", ".join(parts))
+
+
+def _config_text(p: dict) -> str:
+    o = p.get("options") or {}
+    bits = [p["label"], f"{p['concurrency']} streams"]
+    bits += [f"KV {o['kv_type']}"] if o.get("kv_type") else []
+    bits += [f"prefix cache {o['prefix_cache']}"] if o.get("prefix_cache") else []
+    bits += [f"{o['n_threads']} threads"] if o.get("n_threads") else []
+    bits += ["prompt lookup"] if o.get("speculative", "none") != "none" else []
+    return ", ".join(bits)
+
+
+# ---- charts: one description, drawn by plotly (HTML) and matplotlib (PNG) ------------------------
+
+
+def charts(s: dict) -> list[dict]:
+    """Chart specs: title, axes, series of (name, x, y, text, mode) — the same numbers in both renderings."""
+    out = []
+    wf = s.get("waterfall") or []
+    if wf:
+        out.append({"id": "waterfall", "title": "Cost waterfall: $/M output tokens after each lever (log scale)",
+                    "x": "", "y": "$ per million output tokens", "log_y": True, "kind": "bar",
+                    "series": [{"name": "$/M output", "x": [f"{w['lever']}" for w in wf], "y": [w["usd_per_m_output"] for w in wf],
+                                "text": [(f"{w['factor']:.2f}x" if w["factor"] else "baseline") + f" · run {w['bench_run']}" for w in wf]}]})
+    pts = s.get("points") or []
+    front_q, front_l = set(s.get("pareto_quality") or []), set(s.get("pareto_latency") or [])
+    priced = [i for i, p in enumerate(pts) if p.get("usd_per_m_output")]
+    for cid, key, scale, ylab, front in (("quality", "kld", 1.0, "mean KLD vs float weights (nats/token)", front_q),
+                                         ("latency", "tpot_p50_s", 1e3, "TPOT p50 (ms)", front_l)):
+        have = [i for i in priced if pts[i].get(key) is not None]
+        if not have:
+            continue
+        series = [{"name": "measured", "mode": "markers", "x": [pts[i]["usd_per_m_output"] for i in have],
+                   "y": [pts[i][key] * scale for i in have], "text": [f"{_config_text(pts[i])} · run {pts[i]['bench_run']}" for i in have]}]
+        f = [i for i in sorted(front, key=lambda i: pts[i]["usd_per_m_output"]) if i in have]
+        if f:
+            series.append({"name": "Pareto frontier", "mode": "lines+markers", "x": [pts[i]["usd_per_m_output"] for i in f],
+                           "y": [pts[i][key] * scale for i in f], "text": [_config_text(pts[i]) for i in f]})
+        if s.get("chosen") and s["chosen"].get(key) is not None:
+            c = s["chosen"]
+            series.append({"name": "chosen", "mode": "markers", "x": [c["usd_per_m_output"]], "y": [c[key] * scale],
+                           "text": [_config_text(c)], "size": 14})
+        out.append({"id": cid, "title": f"{'Quality' if cid == 'quality' else 'Latency'} vs cost (within the SLO)",
+                    "x": "$ per million output tokens (log)", "y": ylab, "log_x": True, "kind": "scatter", "series": series})
+    cands = s.get("candidates") or []
+    if cands:
+        gate = (s.get("gate_max_kld"))
+        out.append({"id": "gate", "title": "Quality gate: fidelity of every candidate file" + (f" (bound {gate})" if gate else ""),
+                    "x": "", "y": "mean KLD (nats/token, log)", "log_y": True, "kind": "bar",
+                    "series": [{"name": "KLD", "x": [c["label"] for c in cands], "y": [max(c["kld"], 1e-6) for c in cands],
+                                "text": ["pass" if c["passed"] else "fail" for c in cands]}]})
+    return out
+
+
+def _plotly_figure(c: dict) -> dict:
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for sr in c["series"]:
+        if c["kind"] == "bar":
+            fig.add_trace(go.Bar(name=sr["name"], x=sr["x"], y=sr["y"], text=sr["text"], textposition="outside", cliponaxis=False))
+        else:
+            fig.add_trace(go.Scatter(name=sr["name"], x=sr["x"], y=sr["y"], text=sr["text"], mode=sr["mode"],
+                                     marker={"size": sr.get("size", 8)}, hovertemplate="%{text}<br>x=%{x:.4g}, y=%{y:.4g}"))
+    fig.update_layout(title=c["title"], xaxis_title=c["x"], yaxis_title=c["y"], template="plotly_white", height=420,
+                      margin={"t": 60, "b": 60, "l": 70, "r": 20})
+    if c.get("log_y"):
+        fig.update_yaxes(type="log")
+    if c.get("log_x"):
+        fig.update_xaxes(type="log")
+    return json.loads(fig.to_json())
+
+
+def _png(c: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4.2), dpi=110)
+    for sr in c["series"]:
+        if c["kind"] == "bar":
+            bars = ax.bar(sr["x"], sr["y"], color="#4c78a8")
+            for b_, t in zip(bars, sr["text"]):
+                ax.annotate(t.split(" · ")[0], (b_.get_x() + b_.get_width() / 2, b_.get_height()), ha="center", va="bottom", fontsize=8)
+        else:
+            style = "-o" if "lines" in sr["mode"] else "o"
+            ax.plot(sr["x"], sr["y"], style, label=sr["name"], markersize=sr.get("size", 6) * 0.8)
+    if c.get("log_y"):
+        ax.set_yscale("log")
+    if c.get("log_x"):
+        ax.set_xscale("log")
+    if c["kind"] != "bar":
+        ax.legend(fontsize=8)
+    ax.set_title(c["title"], fontsize=10)
+    ax.set_xlabel(c["x"])
+    ax.set_ylabel(c["y"])
+    ax.tick_params(labelsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+# ---- the documents ------------------------------------------------------------------------------
+
+
+def _table(head: list[str], rows: list[list], esc=html.escape) -> str:
+    th = "".join(f"<th>{esc(str(h))}</th>" for h in head)
+    trs = "".join("<tr>" + "".join(f"<td>{esc(str(v))}</td>" for v in r) + "</tr>" for r in rows)
+    return f"<table><thead><tr>{th}</tr></thead><tbody>{trs}</tbody></table>"
+
+
+def _md_table(head: list[str], rows: list[list]) -> str:
+    def cell(v):
+        return str(v).replace("|", "\\|").replace("\n", " ")
+    return "\n".join(["| " + " | ".join(map(cell, head)) + " |", "|" + "---|" * len(head)] + ["| " + " | ".join(map(cell, r)) + " |" for r in rows])
+
+
+def _g(x, d=4):
+    return "-" if x is None else f"{x:.{d}g}"
+
+
+def sections(run: dict) -> list[tuple[str, list[str], list[list]]]:
+    """(title, header, rows) tables of one run, shared by the HTML and the Markdown."""
+    s, kind = run["summary"] or {}, run["kind"]
+    out = []
+    if kind == "optimize" and s.get("baseline"):
+        base = s["baseline"]["usd_per_m_output"]
+        out.append(("Cost waterfall", ["step", "change", "$/M output", "factor", "cumulative", "$/M input", "$/M blended", "bench run"],
+                    [[w["lever"], w["change"], _g(w["usd_per_m_output"]), f"{w['factor']:.2f}x" if w["factor"] else "-",
+                      f"{base / w['usd_per_m_output']:.1f}x" if w["usd_per_m_output"] else "-", _g(w.get("usd_per_m_input")),
+                      _g(w.get("usd_per_m_blended")), w["bench_run"]] for w in s["waterfall"]]))
+        out.append(("Candidate files (gate: fidelity first, tasks only if it passed)",
+                    ["file", "size MB", "KLD", "top-1", "tasks", "gate", "eval runs"],
+                    [[c["label"], f"{(c['size_bytes'] or 0) / 1e6:.1f}", _g(c["kld"]), f"{c['top1']:.1%}",
+                      "; ".join(f"{k} {v['acc']:.3f} vs {v['reference_acc']:.3f}" for k, v in (c.get("tasks") or {}).items()) or "-",
+                      "pass" if c["passed"] else "fail: " + "; ".join(x for x in c["checks"] if "FAIL" in x), ", ".join(c["eval_runs"])]
+                     for c in s.get("candidates", [])]))
+        out.append(("Serving levers tried at the chosen concurrency", ["lever", "variant", "cost factor", "taken", "why", "bench run"],
+                    [[lv["lever"], lv["variant"], f"{lv['factor']:.2f}x" if lv.get("factor") else "-", "yes" if lv["taken"] else "no",
+                      lv["why"], lv.get("bench_run", "-")] for lv in s.get("levers", [])]))
+        out.append(("Every measured configuration", ["stage", "configuration", "$/M out", "$/M in", "out tok/s", "TTFT p90 ms",
+                                                      "TPOT p50 ms", "SLO", "KLD", "bench run"],
+                    [[p["what"], _config_text(p), _g(p["usd_per_m_output"]), _g(p["usd_per_m_input"]), _g(p["output_tokens_per_s"]),
+                      _g((p["ttft_p90_s"] or 0) * 1e3), _g((p["tpot_p50_s"] or 0) * 1e3), "ok" if p["slo_ok"] else "missed",
+                      _g(p["kld"]), p["bench_run"]] for p in s.get("points", [])]))
+        sp = s.get("speculative")
+        if sp:
+            out.append(("Speculative decoding (prompt lookup) vs plain, 1 stream, greedy",
+                        ["plain tok/s", "speculative tok/s", "speed-up", "draft acceptance", "identical text", "runs"],
+                        [[_g(sp["plain_tok_s"]), _g(sp["speculative_tok_s"]), f"{sp['speedup']:.2f}x" if sp["speedup"] else "-",
+                          f"{(sp['acceptance'] or 0):.0%}", f"{sp['identical']}/{sp['requests']}",
+                          f"{sp['plain_run']}, {sp['speculative_run']}"]]))
+        out.append(("Measurements behind this run", ["what", "kind", "run", "reused from the ledger"],
+                    [[r["label"], r["kind"], r["id"], "yes" if r["reused"] else "no"] for r in s.get("runs", [])]))
+    elif kind == "bench":
+        out.append((f"bench run {run['id']}", ["level", "ok/fail", "out tok/s", "TTFT p50 ms", "TPOT p50 ms", "$/M in", "$/M out"],
+                    [[lv["label"], f"{lv['requests_ok']}/{lv['requests_failed']}", _g(lv["output_tokens_per_s"]),
+                      _g((lv["ttft_s"]["p50"] or 0) * 1e3), _g((lv["tpot_excl_first_s"]["p50"] or 0) * 1e3),
+                      _g((lv.get("cost") or {}).get("usd_per_m_input")), _g((lv.get("cost") or {}).get("usd_per_m_output"))]
+                     for lv in (s if isinstance(s, list) else [])]))
+    elif kind == "eval":
+        f = s.get("fidelity") or {}
+        rows = [["fidelity", f"KLD {_g(f.get('kld_mean'))}, top-1 {_g(f.get('top1_agreement'))}, PPL ratio {_g(f.get('ppl_ratio'))}"]] if f else []
+        rows += [[t["name"], f"{t['metric']} {t['acc']:.3f} [{t['ci'][0]:.3f}, {t['ci'][1]:.3f}]"] for t in s.get("tasks", [])]
+        out.append((f"eval run {run['id']}", ["what", "result"], rows))
+    return out
+
+
+def _environment(run: dict) -> list[list]:
+    fp = run.get("fingerprint") or {}
+    m, mod = fp.get("machine") or {}, fp.get("model") or {}
+    return [["run", run["id"]], ["kind", run["kind"]], ["status", run["status"]], ["tokenfall", fp.get("tokenfall", "-")],
+            ["CPU", f"{m.get('cpu', '-')} ({m.get('cores', '-')} cores; {', '.join(m.get('isa') or [])})"],
+            ["memory", f"{(m.get('memory_bytes') or 0) / 2**30:.1f} GiB"], ["GPUs", ", ".join(m.get("gpus") or []) or "none"],
+            ["OS / Python", f"{m.get('os', '-')} / {m.get('python', '-')}"],
+            ["model", f"{mod.get('name', '-')} {mod.get('quant_type') or ''} sha256 {str(mod.get('sha256'))[:16]}"]]
+
+
+CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;margin:.5em 0 1.5em;font-size:13px}td,th{border:1px solid #ccc;padding:3px 7px;text-align:right}
+th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}.headline{font-size:1.2em;font-weight:600;background:#eef5ee;padding:.6em}
+.chart{min-height:420px}"""
+
+
+def render(runs: list[dict], out_dir: str | Path) -> dict:
+    """Write report.html, report.md and one PNG per chart into ``out_dir`` (atomically: a temporary
+    directory renamed into place file by file). Returns the paths."""
+    import plotly.offline
+
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise TokenfallError(f"--report-dir {out}: cannot create it ({e.strerror})") from e
+    tmp = Path(tempfile.mkdtemp(dir=out, prefix=".tmp-"))
+    body, md, pngs, specs = [], ["# tokenfall report", ""], [], []
+    for run in runs:
+        s = run["summary"] or {}
+        body.append(f"<h2>{html.escape(run['kind'])} run {html.escape(run['id'])}</h2>")
+        md += [f"## {run['kind']} run {run['id']}", ""]
+        if run["kind"] == "optimize" and s.get("baseline"):
+            s = s | {"gate_max_kld": (run["config"].get("gate") or {}).get("max_kld")}
+            h = headline(s)
+            body.append(f"<p class='headline'>{html.escape(h)}</p>")
+            md += [f"**{h}**", ""]
+            if s.get("chosen"):
+                line = f"Chosen: {_config_text(s['chosen'])} (bench run {s['chosen']['bench_run']})"
+                body.append(f"<p>{html.escape(line)}</p>")
+                md += [line, ""]
+            for c in charts(s):
+                cid = f"{run['id']}-{c['id']}"
+                specs.append((cid, _plotly_figure(c)))
+                body.append(f"<div class='chart' id='{html.escape(cid)}'></div>")
+                png = f"{run['id']}-{c['id']}.png"
+                _png(c, tmp / png)
+                pngs.append(png)
+                md += [f"![{c['title']}]({png})", ""]
+        for title, head, rows in sections(run):
+            body.append(f"<h3>{html.escape(title)}</h3>" + _table(head, rows))
+            md += [f"### {title}", "", _md_table(head, rows), ""]
+        if run["kind"] == "optimize":
+            body.append("<h3>Assumptions</h3><ul>" + "".join(f"<li>{html.escape(a)}</li>" for a in s.get("assumptions", [])) + "</ul>")
+            md += ["### Assumptions", ""] + [f"- {a}" for a in s.get("assumptions", [])] + [""]
+        env = _environment(run)
+        body.append("<h3>Environment</h3>" + _table(["", ""], env))
+        md += ["### Environment", "", _md_table(["", ""], env), ""]
+    # figure JSON goes into a script element: '<' escaped so no string can close it
+    data = json.dumps(dict(specs)).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    script = ("const FIGS = " + data + ";\nlet drawn = 0;\nwindow.addEventListener('error', () => "
+              "{document.body.dataset.jsErrors = String(Number(document.body.dataset.jsErrors || 0) + 1);});\n"
+              "for (const [id, f] of Object.entries(FIGS)) { Plotly.newPlot(id, f.data, f.layout, {responsive: true, displaylogo: false})"
+              ".then(() => { drawn += 1; document.body.dataset.chartsDrawn = String(drawn); }); }\n")
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>tokenfall report</title><style>{CSS}</style>"
+            f"<script>{plotly.offline.get_plotlyjs()}</script></head><body data-charts='{len(specs)}' data-js-errors='0'>"
+            f"<h1>tokenfall report</h1>{''.join(body)}<script>{script}</script></body></html>")
+    (tmp / "report.html").write_text(page, encoding="utf-8")
+    (tmp / "report.md").write_text("\n".join(md), encoding="utf-8")
+    for name in pngs + ["report.html", "report.md"]:
+        os.replace(tmp / name, out / name)
+    tmp.rmdir()
+    return {"html": str(out / "report.html"), "markdown": str(out / "report.md"), "png": [str(out / p) for p in pngs]}
