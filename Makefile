@@ -8,7 +8,8 @@ $(VENV)/.installed: pyproject.toml scripts/install.sh
 install: $(VENV)/.installed
 
 bench: install
-	$(VENV)/bin/tokenfall bench --concurrency 1,4,16
+	$(VENV)/bin/tokenfall optimize
 
 test: install
+	bash scripts/install-browser.sh
 	$(VENV)/bin/python -m pytest -q; rc=$$?; [ $$rc -ne 5 ] || echo "pytest collected no tests" >&2; exit $$rc

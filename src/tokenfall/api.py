@@ -125,6 +125,7 @@ async def _one_level(config, engine, model, processes, requests, tok, level, loa
     if load.warmup_requests:
         await runner.run_level(engine, requests, warm, level, sink, timeout_s=config.timeout_s, warmup=True)
     progress.level(load.label, load.requests)
+    busy0 = engine.busy() if hasattr(engine, "busy") and processes == 1 else None
     meter.start()
     sampler = asyncio.create_task(_sample_power(meter))
     try:
@@ -143,7 +144,12 @@ async def _one_level(config, engine, model, processes, requests, tok, level, loa
     measured_w = meter.watts()
     p = cost.pricing(**config.price.model_dump(), measured_watts=measured_w)
     ok = [r for r in sink if not r.warmup and r.error is None and r.t_first is not None]
-    summary.cost = cost.price(p, summary.input_tokens_per_s, summary.output_tokens_per_s, metrics.prefill_share(ok), run_id)
+    if busy0 is not None and sum(engine.busy()) > sum(busy0):
+        pre, dec = (b - a for a, b in zip(busy0, engine.busy()))
+        share, how = pre / (pre + dec), "engine compute time (each llama_decode step split by its prompt vs decoded tokens)"
+    else:
+        share, how = metrics.prefill_share(ok), "per request: time to first token vs decoding"
+    summary.cost = cost.price(p, summary.input_tokens_per_s, summary.output_tokens_per_s, share, run_id, how)
     return summary
 
 

@@ -173,6 +173,7 @@ def cli(ctx, debug, db):
 @click.option("--warmup", type=int, default=2, show_default=True, help="Warm-up requests per level, excluded from metrics.")
 @click.option("--input-tokens", type=int, default=32, show_default=True)
 @click.option("--output-tokens", type=int, default=32, show_default=True)
+@click.option("--shared-prefix", type=int, default=0, show_default=True, help="Leading prompt tokens every request shares (a system prompt).")
 @click.option("--prompts", "prompts_file", type=click.Path(), help="JSONL file of {\"prompt\": ..., \"max_tokens\": ...}.")
 @click.option("--no-ignore-eos", is_flag=True, help="Let the model stop early instead of pinning output length.")
 @click.option("--chat", is_flag=True, help="Send prompts as chat messages.")
@@ -187,7 +188,7 @@ def cli(ctx, debug, db):
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of tables.")
 @click.pass_context
 def bench(ctx, model, engine, opts, tokenizer, concurrency, rate, arrival, max_concurrency, requests, duration, warmup,
-          input_tokens, output_tokens, prompts_file, no_ignore_eos, chat, seed, slo, hardware, usd_per_hour, watts,
+          input_tokens, output_tokens, shared_prefix, prompts_file, no_ignore_eos, chat, seed, slo, hardware, usd_per_hour, watts,
           usd_per_kwh, utilisation, timeout, as_json):
     """Serve a model, drive load through it, report latency, throughput and $/M tokens."""
     from tokenfall import api
@@ -202,7 +203,7 @@ def bench(ctx, model, engine, opts, tokenizer, concurrency, rate, arrival, max_c
     config = BenchConfig(
         model=model, engine=engine, engine_options=_kv(opts, "--opt"), tokenizer=tokenizer, loads=loads,
         prompts=Prompts(source="jsonl" if prompts_file else "synthetic", path=prompts_file, input_tokens=input_tokens,
-                        output_tokens=output_tokens, ignore_eos=not no_ignore_eos, chat=chat, seed=seed),
+                        output_tokens=output_tokens, ignore_eos=not no_ignore_eos, chat=chat, seed=seed, shared_prefix_tokens=shared_prefix),
         slo=Slo(**_slo(slo)), timeout_s=timeout,
         price=PriceSpec(hardware=hardware, usd_per_hour=usd_per_hour, watts=watts, usd_per_kwh=usd_per_kwh, utilisation=utilisation))
     if as_json:
@@ -716,7 +717,7 @@ def _default_tasks(limit: int) -> tuple[list, str]:
 @click.option("--types", default="q8_0,q6_k,q4_k_m,q4_0", show_default=True, help="Quantized candidates (from the float weights).")
 @click.option("--no-ledger-artifacts", is_flag=True, help="Do not try files made from this model earlier (pruned, distilled...).")
 @click.option("-c", "--concurrency", default="1,16,64,128", show_default=True, help="Concurrency levels of the batching sweep.")
-@click.option("--probe", "probe_c", type=int, default=64, show_default=True, help="Concurrency at which candidate files are ranked.")
+@click.option("--probe", "probe_c", type=int, default=16, show_default=True, help="Concurrency at which files are ranked and serving levers tried.")
 @click.option("--kv-types", default="q8_0", show_default=True, help="KV-cache types tried against f16 (comma list, '' = none).")
 @click.option("--threads", default="1", show_default=True, help="Thread counts tried against all cores (comma list, '' = none).")
 @click.option("--prefix-cache", type=int, default=4, show_default=True, help="Prompts the prefix cache keeps (0 = lever off).")

@@ -313,14 +313,14 @@ class OptimizeConfig(Model):
     types: list[str] = Field(default_factory=lambda: ["q8_0", "q6_k", "q4_k_m", "q4_0"])  # quantized candidates
     ledger_artifacts: bool = True   # also try pruned/distilled/quantized files of this model already in the ledger
     concurrency: list[int] = Field(default_factory=lambda: [1, 16, 64, 128])
-    probe_concurrency: int = 64     # where artifacts are ranked against each other
+    probe_concurrency: int = 16     # where artifacts are ranked and serving levers tried
     kv_types: list[str] = Field(default_factory=lambda: ["q8_0"])  # tried against f16
     threads: list[int] = Field(default_factory=lambda: [1])         # tried against all cores
     prefix_cache: int = 4           # cached prompts tried (0 = lever off)
     speculative: bool = True        # prompt lookup, measured at 1 stream and at the chosen concurrency
     prompts: Prompts = Field(default_factory=lambda: Prompts(input_tokens=80, output_tokens=64, shared_prefix_tokens=64))
     requests_per_stream: float = 2.0
-    baseline_requests: int = 5
+    baseline_requests: int = 4
     tokens: int = 4096              # fidelity tokens per candidate
     tasks: list[TaskSpec] = Field(default_factory=list)
     gate: Gate = Field(default_factory=lambda: Gate(max_kld=0.05, max_acc_drop=0.0))

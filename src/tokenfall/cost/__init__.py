@@ -63,7 +63,8 @@ def per_million(usd_per_hour: float, tokens_per_s: float) -> float | None:
     return None if tokens_per_s <= 0 else usd_per_hour / (tokens_per_s * 3600.0) * 1e6
 
 
-def price(p: Pricing, input_tps: float, output_tps: float, prefill_share: float, run_id: str | None = None) -> Cost:
+def price(p: Pricing, input_tps: float, output_tps: float, prefill_share: float, run_id: str | None = None,
+          share_from: str = "per request: time to first token vs decoding") -> Cost:
     """Cost per million input/output/blended tokens for one measured steady state."""
     energy_usd_h = p.watts / 1000.0 * p.usd_per_kwh
     hour = (p.usd_per_hour + (0.0 if p.includes_energy else energy_usd_h)) / p.utilisation
@@ -77,7 +78,7 @@ def price(p: Pricing, input_tps: float, output_tps: float, prefill_share: float,
         f"power {p.watts:.4g} W ({p.watts_source}) at ${p.usd_per_kwh:.4g}/kWh = ${energy_usd_h:.4g}/hour, "
         + ("already inside the hourly price, not added" if p.includes_energy else "added to the hourly price"),
         f"utilisation {p.utilisation:.3g}: hour cost divided by it (idle time is paid for)",
-        f"hour split by measured time share: prefill {prefill_share:.1%}, decode {1 - prefill_share:.1%}",
+        f"hour split by measured time share: prefill {prefill_share:.1%}, decode {1 - prefill_share:.1%} (from {share_from})",
         "throughput from the steady-state window of this run; blended = (3*input + output)/4",
     ]
     return Cost(usd_per_m_input=cin, usd_per_m_output=cout, usd_per_m_blended=blended, usd_per_hour_total=hour,

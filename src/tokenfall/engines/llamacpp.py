@@ -115,6 +115,13 @@ class LlamaCppEngine:
         self._pending: queue.Queue = queue.Queue()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self._busy = [0.0, 0.0]  # llama_decode seconds spent on prompt tokens, on decoded tokens
+
+    def busy(self) -> tuple[float, float]:
+        """Seconds of llama_decode spent on prefill and on decode so far. A step holding both is split by
+        its token counts: under continuous batching one step serves both, and charging it whole to the
+        requests that were decoding would bill other requests' prompts to output tokens."""
+        return self._busy[0], self._busy[1]
 
     def info(self) -> EngineInfo:
         import llama_cpp
@@ -296,7 +303,12 @@ class LlamaCppEngine:
                     seq.n_past += take
                     room -= take
             b.n_tokens = n
+            n_dec = sum(1 + len(sq.drafts) for sq, _ in owners if sq.n_gen > 0)
+            t_step = time.monotonic()
             rc = ll.llama_decode(self._ctx, b)
+            dt = time.monotonic() - t_step
+            self._busy[0] += dt * (n - n_dec) / n
+            self._busy[1] += dt * n_dec / n
             if rc != 0:
                 err = EngineError("decode_failed", f"llama_decode returned {rc}")
                 self._deliver([(seq, err) for seq in active])

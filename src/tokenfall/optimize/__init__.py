@@ -72,13 +72,14 @@ class Search:
         o["n_batch"] = max(512, parallel * (1 + draft))
         return o
 
-    def _loads(self, levels: list[int]) -> list[Load]:
+    def _loads(self, levels: list[int], requests: int | None = None) -> list[Load]:
         k = self.cfg.requests_per_stream
-        return [Load(concurrency=c, requests=max(8, int(k * c)), warmup_requests=min(c, 4)) for c in levels]
+        return [Load(concurrency=c, requests=requests or max(8, int(k * c)), warmup_requests=min(c, 4)) for c in levels]
 
-    def price(self, c: Config, levels: list[int], what: str, engine: str = "llamacpp", options: dict | None = None) -> list[dict]:
+    def price(self, c: Config, levels: list[int], what: str, engine: str = "llamacpp", options: dict | None = None,
+              requests: int | None = None) -> list[dict]:
         """Bench ``c`` at each level in one run; one point per level."""
-        bc = BenchConfig(model=c.model.path, engine=engine, loads=self._loads(levels), prompts=self.cfg.prompts,
+        bc = BenchConfig(model=c.model.path, engine=engine, loads=self._loads(levels, requests), prompts=self.cfg.prompts,
                          slo=self.cfg.slo, price=self.cfg.price,
                          engine_options=options if options is not None else self._options(c, max(levels)))
         run = self.lab.bench(bc, f"{what}: {c.label}")
@@ -129,8 +130,8 @@ class Search:
         ref = self.reference = lab.reference(model)
         self.log(f"baseline: HF transformers fp32, batch 1, on {_label(model)}")
         base = Config(model, f"{_label(model)} on transformers fp32")
-        baseline = self.price(base, [1], "baseline", engine="transformers", options={"dtype": "float32"})[0]
-        baseline["requests"] = cfg.baseline_requests
+        baseline = self.price(base, [1], "baseline", engine="transformers", options={"dtype": "float32"},
+                              requests=cfg.baseline_requests)[0]
         self.log("engine: llama.cpp on the float weights, batch 1")
         float_q = {"kld": 0.0, "top1": 1.0, "tasks": {}, "passed": True, "checks": ["the reference itself"], "eval_runs": []}
         engine_pt = self.price(Config(ref, _label(ref), quality=float_q), [1], "engine")[0]

@@ -1,0 +1,130 @@
+"""`tokenfall optimize` end to end on the bundled model (a small search), interrupted and resumed, and its
+report opened in headless Chromium."""
+
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, SHARED_DATA, cli
+
+ARTIFACTS = Path(os.environ.get("TOKENFALL_TEST_ARTIFACTS", ROOT / "test-artifacts"))
+
+SMALL = ["optimize", "--types", "q8_0", "-c", "1,4", "--probe", "4", "--requests-per-stream", "1", "--tokens", "512",
+         "--limit", "24", "--kv-types", "", "--threads", "", "--input-tokens", "24", "--shared-prefix", "16",
+         "--output-tokens", "8", "-t", f"choice:{SHARED_DATA / 'hellaswag_pairs_dev.jsonl'}", "--no-ledger-artifacts"]
+
+
+def _complete_subruns(db: str) -> int:
+    if not Path(db).exists():
+        return 0
+    with sqlite3.connect(db, timeout=30) as c:
+        return c.execute("SELECT COUNT(*) FROM runs WHERE kind != 'optimize' AND status = 'complete'").fetchone()[0]
+
+
+@pytest.fixture(scope="module")
+def resumed(tmp_path_factory):
+    """One small search interrupted with Ctrl-C after three measurements, then run again to the end."""
+    tmp = tmp_path_factory.mktemp("optimize")
+    db, reports = str(tmp / "ledger.sqlite"), tmp / "reports"
+    env = {**os.environ, "COLUMNS": "200", "XDG_DATA_HOME": str(tmp / "data")}
+    args = [sys.executable, "-m", "tokenfall", "--db", db, *SMALL, "--report-dir", str(reports)]
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 400
+    while _complete_subruns(db) < 3 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert proc.poll() is None, f"optimize ended before it could be interrupted: {proc.communicate()}"
+    done_before = _complete_subruns(db)
+    proc.send_signal(signal.SIGINT)
+    first_out, first_err = proc.communicate(timeout=120)
+    second = subprocess.run(args, env=env, capture_output=True, text=True, timeout=900)
+    return {"db": db, "reports": reports, "first_rc": proc.returncode, "first_err": first_err, "done_before": done_before,
+            "second": second}
+
+
+def test_interrupt_keeps_measurements_and_rerun_reuses_them(resumed):
+    assert resumed["first_rc"] == 130, resumed["first_err"]
+    assert "interrupted: run" in resumed["first_err"] and "Traceback" not in resumed["first_err"]
+    second = resumed["second"]
+    assert second.returncode == 0, second.stderr
+    with sqlite3.connect(resumed["db"]) as c:
+        rows = c.execute("SELECT status, summary FROM runs WHERE kind = 'optimize' ORDER BY created").fetchall()
+    assert [r[0] for r in rows] == ["incomplete", "complete"]
+    summary = json.loads(rows[1][1])
+    assert summary["reused"] >= resumed["done_before"] >= 3
+    assert f"reused {summary['reused']} completed measurements" in second.stdout
+
+
+def test_search_result_is_consistent_and_printed(resumed):
+    with sqlite3.connect(resumed["db"]) as c:
+        s = json.loads(c.execute("SELECT summary FROM runs WHERE kind = 'optimize' AND status = 'complete'").fetchone()[0])
+    base, chosen, wf = s["baseline"], s["chosen"], s["waterfall"]
+    assert base["engine"] == "transformers" and base["options"] == {"dtype": "float32"} and base["concurrency"] == 1
+    # every waterfall step is a measured pair: its factor is the ratio of the two measured prices, and the
+    # factors multiply to the headline ratio
+    assert [w["lever"] for w in wf[:4]] == ["baseline", "engine", "quantize", "batching"]
+    for a, b in zip(wf, wf[1:]):
+        assert b["factor"] == pytest.approx(a["usd_per_m_output"] / b["usd_per_m_output"])
+    assert wf[-1]["usd_per_m_output"] == chosen["usd_per_m_output"]
+    assert chosen["ratio"] == pytest.approx(base["usd_per_m_output"] / chosen["usd_per_m_output"])
+    # the gate ran fidelity, then the task only for what passed it; failing files were never benchmarked
+    benched = {p["sha256"] for p in s["points"] if p["what"] != "baseline"}
+    for cand in s["candidates"]:
+        assert len(cand["eval_runs"]) == (2 if cand["kld"] <= 0.05 else 1)
+        assert (cand["sha256"] in benched) == cand["passed"]
+    assert chosen["slo_ok"] and chosen["quality"]["passed"]
+    sp = s["speculative"]
+    assert sp["greedy_identical"] and sp["identical"] == sp["requests"] > 0
+    assert f"{chosen['ratio']:.1f}x cheaper" in resumed["second"].stdout
+    assert "$/M output tokens: baseline" in resumed["second"].stdout
+
+
+def test_report_draws_in_headless_chromium(resumed):
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert browser, "chromium is missing: `make test` installs the Debian chromium package (scripts/install-browser.sh)"
+    html_path = resumed["reports"] / "report.html"
+    page = html_path.read_text()
+    assert "<script src" not in page  # offline: plotly.js is inline, nothing is fetched
+    md = (resumed["reports"] / "report.md").read_text()
+    assert "$/M output tokens: baseline" in md and "Cost waterfall" in md
+    pngs = sorted(resumed["reports"].glob("*.png"))
+    assert len(pngs) >= 3 and all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shot = ARTIFACTS / "optimize-report.png"
+    base = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+            "--enable-logging=stderr", "--v=0", "--virtual-time-budget=15000", "--window-size=1200,2400"]
+    dom = subprocess.run(base + ["--dump-dom", html_path.as_uri()], capture_output=True, text=True, timeout=180)
+    subprocess.run(base + [f"--screenshot={shot}", html_path.as_uri()], capture_output=True, text=True, timeout=180)
+    body = dom.stdout.split("<body", 1)[1].split(">", 1)[0]
+    charts = int(body.split('data-charts="')[1].split('"')[0])
+    assert charts >= 3
+    assert f'data-charts-drawn="{charts}"' in body, body
+    assert 'data-js-errors="0"' in body, body
+    assert dom.stdout.count('class="main-svg"') >= charts
+    console_errors = [ln for ln in dom.stderr.splitlines() if "CONSOLE" in ln and ("Error" in ln or "error" in ln)]
+    assert not console_errors, console_errors
+    assert shot.is_file() and shot.stat().st_size > 10_000
+
+
+def test_report_command_rerenders_from_the_ledger(resumed, tmp_path):
+    r = cli("--db", resumed["db"], "report", "-o", str(tmp_path / "again"))
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "again" / "report.html").is_file() and "report:" in r.stdout
+
+
+def test_bad_optimize_inputs_exit_2_without_traceback(tmp_path):
+    db = str(tmp_path / "ledger.sqlite")
+    for args, needle in ((["--types", "q9_9"], "q9_9"), (["-c", "0"], "--concurrency"),
+                         (["-t", "choice:/nonexistent.jsonl"], "nonexistent"), (["--shared-prefix", "90"], "--shared-prefix")):
+        r = cli("--db", db, "optimize", *args, env={"XDG_DATA_HOME": str(tmp_path / "data")})
+        assert r.returncode == 2, (args, r.stdout, r.stderr)
+        assert needle in r.stderr and "Traceback" not in r.stderr
+    with sqlite3.connect(db) as c:
+        assert c.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 0

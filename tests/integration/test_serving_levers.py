@@ -1,0 +1,60 @@
+"""Serving levers inside the llama.cpp engine, on the bundled model: speculation and the prefix cache."""
+
+import pytest
+
+from tests.conftest import run
+from tokenfall.bench import runner
+from tokenfall.engines import create
+from tokenfall.errors import TokenfallError
+from tokenfall.types import Load, Prompts
+from tokenfall.workloads.prompts import synthetic
+
+
+async def _serve(model, options, concurrency, n=6, prompts=Prompts(input_tokens=40, output_tokens=24, shared_prefix_tokens=32)):
+    e = create("llamacpp", model, {"seq_ctx": 256, **options})
+    await e.start()
+    try:
+        reqs = synthetic(n, prompts, e.tokenizer)
+        sink = []
+        await runner.run_level(e, reqs, Load(concurrency=concurrency, requests=n), 0, sink)
+    finally:
+        await e.stop()
+    return reqs, sorted(sink, key=lambda r: r.idx)
+
+
+def test_shared_prefix_prompts(smollm):
+    from tokenfall.models.tokenizers import load
+
+    tok = load(smollm)
+    reqs = synthetic(4, Prompts(input_tokens=40, shared_prefix_tokens=32), tok)
+    assert all(len(r.prompt_tokens) == 40 for r in reqs)
+    assert len({tuple(r.prompt_tokens[:32]) for r in reqs}) == 1 and len({tuple(r.prompt_tokens[32:]) for r in reqs}) == 4
+    with pytest.raises(TokenfallError, match="--shared-prefix"):
+        synthetic(1, Prompts(input_tokens=8, shared_prefix_tokens=8), tok)
+
+
+def test_prompt_lookup_speculation_writes_the_plain_greedy_text(smollm):
+    _, plain = run(_serve(smollm, {}, 1))
+    _, spec = run(_serve(smollm, {"speculative": "prompt-lookup", "n_draft": 4}, 1))
+    assert [r.output_text for r in spec] == [r.output_text for r in plain]
+    assert all(r.error is None and r.n_out_usage == 24 for r in spec)
+    drafted = sum(r.n_drafted for r in spec)
+    assert drafted > 0 and 0 <= sum(r.n_accepted for r in spec) <= drafted
+    # accepted drafts arrive several tokens per step: fewer chunks than tokens
+    assert any(len(set(r.token_times)) < len(r.token_times) for r in spec)
+
+
+def test_prefix_cache_serves_the_shared_prompt_prefix(smollm):
+    reqs, recs = run(_serve(smollm, {"prefix_cache": 2}, 1))
+    assert all(r.error is None and r.n_out_usage == 24 for r in recs)
+    # the first prompt is computed in full and kept; each later one copies its 32 shared tokens
+    assert [r.n_cached for r in recs] == [0] + [32] * (len(reqs) - 1)
+    _, plain = run(_serve(smollm, {}, 1, n=2, prompts=Prompts(input_tokens=40, output_tokens=24)))
+    _, cached = run(_serve(smollm, {"prefix_cache": 2}, 1, n=2, prompts=Prompts(input_tokens=40, output_tokens=24)))
+    assert [r.n_cached for r in cached] == [0, 0]  # unrelated prompts share nothing worth copying
+    assert [r.output_text for r in cached] == [r.output_text for r in plain]
+
+
+def test_lever_options_are_validated_before_llama_cpp_sees_them(smollm):
+    with pytest.raises(TokenfallError, match="256"):
+        create("llamacpp", smollm, {"parallel": 250, "n_batch": 512, "prefix_cache": 10})
