@@ -725,7 +725,7 @@ def _default_tasks(limit: int) -> tuple[list, str]:
 @click.option("--input-tokens", type=int, default=80, show_default=True)
 @click.option("--shared-prefix", type=int, default=64, show_default=True, help="Leading prompt tokens every request shares (a system prompt).")
 @click.option("--output-tokens", type=int, default=64, show_default=True)
-@click.option("--requests-per-stream", type=float, default=2.0, show_default=True, help="Requests per level = this x concurrency (>= 8).")
+@click.option("--requests-per-stream", type=float, default=1.5, show_default=True, help="Requests per level = this x concurrency (>= 8).")
 @click.option("--tokens", type=int, default=4096, show_default=True, help="Fidelity tokens per candidate.")
 @click.option("-t", "--task", "task_values", multiple=True, help="Gate tasks as in eval (default: HellaSwag dev pairs if found, else synthetic).")
 @click.option("--limit", type=int, default=200, show_default=True, help="Items per task.")

@@ -319,7 +319,7 @@ class OptimizeConfig(Model):
     prefix_cache: int = 4           # cached prompts tried (0 = lever off)
     speculative: bool = True        # prompt lookup, measured at 1 stream and at the chosen concurrency
     prompts: Prompts = Field(default_factory=lambda: Prompts(input_tokens=80, output_tokens=64, shared_prefix_tokens=64))
-    requests_per_stream: float = 2.0
+    requests_per_stream: float = 1.5
     baseline_requests: int = 4
     tokens: int = 4096              # fidelity tokens per candidate
     tasks: list[TaskSpec] = Field(default_factory=list)
