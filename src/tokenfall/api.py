@@ -431,25 +431,35 @@ class _LedgerLab:
         return row
 
     def bench(self, config: BenchConfig, label: str) -> dict:
-        _release_heap()
-        return self._measure("bench", config, label, bench)
+        return self._measure("bench", config, label, _isolated_bench)
 
     def evaluate(self, config: EvalConfig, label: str) -> dict:
         return self._measure("eval", config, label, evaluate)
 
 
-def _release_heap() -> None:
-    """Hand freed heap back to the OS before a timed run. Task scoring churns through large log-probability
-    arrays; in the same process, llama.cpp decode then ran 26% slower until glibc's heap was trimmed
-    (400 -> 296 tok/s at 64 streams, 374 after gc + malloc_trim; measured)."""
-    import ctypes
-    import gc
+def _isolated_bench(config: BenchConfig, db: str | None, progress=None) -> dict:
+    """``bench`` in a fresh process. What a long search did before (task scoring's large arrays, engines
+    started and stopped, torch) slowed llama.cpp decode in the same process by up to 30% (400 -> 296
+    tok/s at 64 streams after three task evals, measured), so each timed run starts clean. Ctrl-C
+    reaches the child too: it stores its run as incomplete, and the search stops here."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
 
-    gc.collect()
+    with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as pool:
+        out = pool.submit(_bench_child, config.model_dump_json(), db).result()
+    if isinstance(out, str):
+        raise TokenfallError(out)
+    return out
+
+
+def _bench_child(config_json: str, db: str | None):
+    import signal
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc: nothing to trim
-        pass
+        return bench(BenchConfig.model_validate_json(config_json), db)
+    except (TokenfallError, Interrupted) as e:  # plain strings cross the process boundary intact
+        return str(e)
 
 
 def optimize(config, db: str | None = None, progress: Progress | None = None, log=None, fresh: bool = False) -> dict:
