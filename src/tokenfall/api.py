@@ -60,8 +60,14 @@ def _check(config: BenchConfig) -> None:
             raise TokenfallError("give --requests or --duration so the run stops by itself")
         if load.requests is not None and load.requests < 1:
             raise TokenfallError(f"--requests {load.requests}: must be >= 1")
-    if config.prompts.output_tokens < 1:
-        raise TokenfallError(f"--output-tokens {config.prompts.output_tokens}: must be >= 1")
+    _check_prompts(config.prompts)
+
+
+def _check_prompts(p) -> None:
+    if p.output_tokens < 1:
+        raise TokenfallError(f"--output-tokens {p.output_tokens}: must be >= 1")
+    if p.source == "synthetic" and not 0 <= p.shared_prefix_tokens < p.input_tokens:
+        raise TokenfallError(f"--shared-prefix {p.shared_prefix_tokens}: must be >= 0 and below --input-tokens {p.input_tokens}")
 
 
 def bench(config: BenchConfig, db: str | None = None, progress: Progress | None = None) -> dict:
@@ -480,6 +486,7 @@ def optimize(config, db: str | None = None, progress: Progress | None = None, lo
             raise invalid_options("quantize", e) from e
     if not config.concurrency or min(config.concurrency) < 1:
         raise TokenfallError("--concurrency: give positive stream counts, e.g. 1,16,64")
+    _check_prompts(config.prompts)
     cost.pricing(**config.price.model_dump())
     from tokenfall.quality import evaluate as quality
 
