@@ -731,7 +731,7 @@ def _default_tasks(limit: int) -> tuple[list, str]:
 @click.option("--limit", type=int, default=200, show_default=True, help="Items per task.")
 @click.option("--max-kld", type=float, default=0.05, show_default=True, help="Gate: mean KLD bound vs the float weights.")
 @click.option("--max-acc-drop", type=float, default=0.0, show_default=True, help="Gate: significant accuracy drop allowed, pp.")
-@click.option("--slo", default="ttft=2,tpot=0.25", show_default=True, help="Latency SLO, seconds (ttft, tpot, e2e).")
+@click.option("--slo", default="ttft=3,tpot=0.25", show_default=True, help="Latency SLO, seconds (ttft, tpot, e2e).")
 @click.option("--slo-attainment", type=float, default=0.9, show_default=True, help="Share of requests that must meet the SLO.")
 @click.option("--hardware", help="Catalog entry to price with (default: the cloud CPU instance matching this machine).")
 @click.option("--usd-per-hour", type=float, help="Your own hourly price (energy then added from --watts).")

@@ -324,7 +324,7 @@ class OptimizeConfig(Model):
     tokens: int = 4096              # fidelity tokens per candidate
     tasks: list[TaskSpec] = Field(default_factory=list)
     gate: Gate = Field(default_factory=lambda: Gate(max_kld=0.05, max_acc_drop=0.0))
-    slo: Slo = Field(default_factory=lambda: Slo(ttft_s=2.0, tpot_s=0.25))
+    slo: Slo = Field(default_factory=lambda: Slo(ttft_s=3.0, tpot_s=0.25))
     slo_attainment: float = 0.9     # share of requests that must meet the SLO
     price: PriceSpec = Field(default_factory=PriceSpec)
     time_budget_s: float | None = None
