@@ -2,8 +2,6 @@
 
 import json
 
-import pytest
-
 from tokenfall.optimize import _better, pareto
 from tokenfall.report import headline, render
 

@@ -37,7 +37,6 @@ from tokenfall.models.tokenizers import LlamaTokenizer
 from tokenfall.types import Chunk, EngineInfo, ModelInfo, Request
 
 
-
 @dataclass
 class _Seq:
     req: Request

@@ -46,7 +46,7 @@ def charts(s: dict) -> list[dict]:
     if wf:
         out.append({"id": "waterfall", "title": "Cost waterfall: $/M output tokens after each lever (log scale)",
                     "x": "", "y": "$ per million output tokens", "log_y": True, "kind": "bar",
-                    "series": [{"name": "$/M output", "x": [f"{w['lever']}" for w in wf], "y": [w["usd_per_m_output"] for w in wf],
+                    "series": [{"name": "$/M output", "x": [f"{i + 1}. {w['lever']}" for i, w in enumerate(wf)], "y": [w["usd_per_m_output"] for w in wf],
                                 "text": [(f"{w['factor']:.2f}x" if w["factor"] else "baseline") + f" · run {w['bench_run']}" for w in wf]}]})
     pts = s.get("points") or []
     front_q, front_l = set(s.get("pareto_quality") or []), set(s.get("pareto_latency") or [])
