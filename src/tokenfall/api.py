@@ -259,6 +259,17 @@ def apply_lever(lever_name: str, model_ref: str | None, options: dict, out_dir: 
     return info
 
 
+def _check_quant_types(qtypes: list[str], **options) -> None:
+    """Every type checked before minutes are spent on the first."""
+    from tokenfall.levers.quantize import Quantize
+
+    for q in qtypes:
+        try:
+            Quantize.Options(type=q, **options)
+        except ValueError as e:
+            raise invalid_options("quantize", e) from e
+
+
 def quantize_sweep(model_ref: str | None, qtypes: list[str], out_dir: str | None = None, db: str | None = None,
                    measure: bool = True, tasks: list | None = None, tokens: int = 20480, progress: Progress | None = None,
                    imatrix: str | None = None, calibration: str | None = None) -> dict:
@@ -266,13 +277,7 @@ def quantize_sweep(model_ref: str | None, qtypes: list[str], out_dir: str | None
     itself when it is F32/F16, else its F32 copy), then, with ``measure``, benchmarked (decode at 1 and 16
     streams, $/M output at 16) and evaluated (fidelity to the reference, ``tasks`` paired with it). With
     ``imatrix`` ('calibrate' or an imatrix GGUF), every type is quantized guided by it (computed once)."""
-    from tokenfall.levers.quantize import Quantize
-
-    for q in qtypes:  # every type checked before minutes are spent on the first
-        try:
-            Quantize.Options(type=q, imatrix=imatrix, calibration=calibration)
-        except ValueError as e:
-            raise invalid_options("quantize", e) from e
+    _check_quant_types(qtypes, imatrix=imatrix, calibration=calibration)
     reference = _float_reference(models.resolve(model_ref), out_dir, db)
     rows = []
     for q in qtypes:
@@ -477,13 +482,7 @@ def optimize(config, db: str | None = None, progress: Progress | None = None, lo
     from tokenfall.optimize import Search
 
     log = log or (lambda msg: None)
-    for t in config.types:
-        from tokenfall.levers.quantize import Quantize
-
-        try:
-            Quantize.Options(type=t)
-        except ValueError as e:
-            raise invalid_options("quantize", e) from e
+    _check_quant_types(config.types)
     if not config.concurrency or min(config.concurrency) < 1:
         raise TokenfallError("--concurrency: give positive stream counts, e.g. 1,16,64")
     _check_prompts(config.prompts)
@@ -534,8 +533,9 @@ def _optimize_assumptions(c) -> list[str]:
     ]
 
 
-def report(run_ids: list[str], out_dir: str, db: str | None = None) -> dict:
-    """Render runs from the ledger (default: the newest optimize run) into ``out_dir``."""
+def report(run_ids: list[str], out_dir: str | None = None, db: str | None = None) -> dict:
+    """Render runs from the ledger (default: the newest optimize run) into ``out_dir`` (default:
+    ./tokenfall-reports/FIRST-RUN)."""
     from tokenfall import report as render
 
     ledger = Ledger(db)
@@ -548,7 +548,7 @@ def report(run_ids: list[str], out_dir: str, db: str | None = None) -> dict:
         runs = [ledger.run(r) for r in run_ids]
     finally:
         ledger.close()
-    return render.render(runs, out_dir)
+    return render.render(runs, out_dir or Path("tokenfall-reports") / runs[0]["id"])
 
 
 def artifacts(db: str | None = None) -> list[dict]:

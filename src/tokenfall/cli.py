@@ -693,11 +693,7 @@ def report(ctx, run_ids, out_dir):
     runs from the ledger (default: the newest optimize run)."""
     from tokenfall import api
 
-    ids = list(run_ids)
-    if not ids:
-        rows = api.runs(ctx.obj["db"], limit=200)
-        ids = [r["id"] for r in rows if r["kind"] == "optimize"][:1]
-    paths = api.report(ids, out_dir or os.path.join("tokenfall-reports", ids[0] if ids else "latest"), db=ctx.obj["db"])
+    paths = api.report(list(run_ids), out_dir, db=ctx.obj["db"])
     out.print(f"report: {paths['html']}\nmarkdown: {paths['markdown']}" + "".join(f"\nchart: {p}" for p in paths["png"]), highlight=False)
 
 
@@ -768,7 +764,7 @@ def optimize(ctx, model, types, no_ledger_artifacts, concurrency, probe_c, kv_ty
     with _steps() as steps:
         log = (lambda m: None) if as_json else (lambda m: steps.p.console.print(m, highlight=False, markup=False))
         run = api.optimize(config, db=ctx.obj["db"], progress=steps, log=log, fresh=fresh)
-    paths = api.report([run["id"]], report_dir or os.path.join("tokenfall-reports", run["id"]), db=ctx.obj["db"])
+    paths = api.report([run["id"]], report_dir, db=ctx.obj["db"])
     if as_json:
         click.echo(json.dumps(run | {"report": paths}, indent=2))
         return

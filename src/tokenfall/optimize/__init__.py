@@ -7,10 +7,11 @@ the cost waterfall is a measured pair of configurations:
 2. engine: llama.cpp on the float weights at batch 1;
 3. artifacts (the given file, its quantizations, its descendants in the ledger) are gated on fidelity to the
    float weights first, then on tasks; a file that fails is never benchmarked. Survivors are priced at one
-   probe concurrency and the cheapest is kept;
-4. batching: a concurrency sweep of the kept file, the cheapest level meeting the SLO;
-5. serving levers at that level, each kept only when it is cheaper and still passes: KV-cache type (gated
-   again, since it changes the numbers), prefix cache, thread count, prompt-lookup speculation.
+   probe concurrency and the cheapest is kept (and priced at 1 stream, for the quantize step);
+4. serving levers at the probe concurrency, each kept only when it is cheaper and still passes: KV-cache
+   type (gated again, since it changes the numbers), prefix cache, thread count, prompt-lookup speculation;
+5. batching: a concurrency sweep of the kept configuration, the cheapest level meeting the SLO;
+6. prompt lookup vs plain decoding at 1 stream: identical text, speed-up.
 
 Measurements come through a ``Lab`` that reuses identical completed runs from the ledger, which is what makes
 an interrupted search resumable.
@@ -64,41 +65,36 @@ class Search:
 
     # ---- measuring --------------------------------------------------------------------------
 
-    def _options(self, c: Config, parallel: int) -> dict:
-        p = self.cfg.prompts
+    def _options(self, c: Config) -> dict:
+        p, parallel = self.cfg.prompts, c.concurrency
         o = {"parallel": parallel, **c.options}
         draft = o.get("n_draft", 4) if o.get("speculative", "none") != "none" else 0
         o["seq_ctx"] = 256 * math.ceil((p.input_tokens + p.output_tokens + draft + 8) / 256)
         o["n_batch"] = max(512, parallel * (1 + draft))
         return o
 
-    def _loads(self, levels: list[int], requests: int | None = None) -> list[Load]:
-        k = self.cfg.requests_per_stream
-        return [Load(concurrency=c, requests=requests or max(8, int(k * c)), warmup_requests=min(c, 4)) for c in levels]
-
-    def price(self, c: Config, levels: list[int], what: str, engine: str = "llamacpp", options: dict | None = None,
-              requests: int | None = None) -> list[dict]:
-        """Bench ``c`` at each level in one run; one point per level."""
-        bc = BenchConfig(model=c.model.path, engine=engine, loads=self._loads(levels, requests), prompts=self.cfg.prompts,
-                         slo=self.cfg.slo, price=self.cfg.price,
-                         engine_options=options if options is not None else self._options(c, max(levels)))
+    def price(self, c: Config, what: str, engine: str = "llamacpp", options: dict | None = None,
+              requests: int | None = None) -> dict:
+        """Bench ``c`` at its concurrency; the priced point (also kept in ``points``)."""
+        n = c.concurrency
+        load = Load(concurrency=n, requests=requests or max(8, int(self.cfg.requests_per_stream * n)), warmup_requests=min(n, 4))
+        bc = BenchConfig(model=c.model.path, engine=engine, loads=[load], prompts=self.cfg.prompts, slo=self.cfg.slo,
+                         price=self.cfg.price, engine_options=options if options is not None else self._options(c))
         run = self.lab.bench(bc, f"{what}: {c.label}")
-        out = []
-        for lvl in run["summary"]:
-            cost = lvl["cost"] or {}
-            att = lvl.get("slo_attainment")
-            pt = {"label": c.label, "what": what, "model": c.model.path, "sha256": c.model.sha256, "engine": engine,
-                  "options": bc.engine_options, "concurrency": levels[lvl["level"]], "bench_run": run["id"],
-                  "usd_per_m_output": cost.get("usd_per_m_output"), "usd_per_m_input": cost.get("usd_per_m_input"),
-                  "usd_per_m_blended": cost.get("usd_per_m_blended"), "output_tokens_per_s": lvl["output_tokens_per_s"],
-                  "ttft_p90_s": lvl["ttft_s"]["p90"], "tpot_p50_s": lvl["tpot_excl_first_s"]["p50"],
-                  "tpot_p90_s": lvl["tpot_excl_first_s"]["p90"], "slo_attainment": att,
-                  "slo_ok": lvl["requests_failed"] == 0 and (att is None or att >= self.cfg.slo_attainment),
-                  "tokens_cached": lvl.get("tokens_cached"), "draft_acceptance": lvl.get("draft_acceptance"),
-                  "kld": c.quality.get("kld"), "tasks": c.quality.get("tasks", {})}
-            self.points.append(pt)
-            out.append(pt)
-        return out
+        lvl = run["summary"][0]
+        cost = lvl["cost"] or {}
+        att = lvl.get("slo_attainment")
+        pt = {"label": c.label, "what": what, "model": c.model.path, "sha256": c.model.sha256, "engine": engine,
+              "options": bc.engine_options, "concurrency": n, "bench_run": run["id"],
+              "usd_per_m_output": cost.get("usd_per_m_output"), "usd_per_m_input": cost.get("usd_per_m_input"),
+              "usd_per_m_blended": cost.get("usd_per_m_blended"), "output_tokens_per_s": lvl["output_tokens_per_s"],
+              "ttft_p90_s": lvl["ttft_s"]["p90"], "tpot_p50_s": lvl["tpot_excl_first_s"]["p50"],
+              "tpot_p90_s": lvl["tpot_excl_first_s"]["p90"], "slo_attainment": att,
+              "slo_ok": lvl["requests_failed"] == 0 and (att is None or att >= self.cfg.slo_attainment),
+              "tokens_cached": lvl.get("tokens_cached"), "draft_acceptance": lvl.get("draft_acceptance"),
+              "kld": c.quality.get("kld"), "tasks": c.quality.get("tasks", {})}
+        self.points.append(pt)
+        return pt
 
     def gate(self, model: ModelInfo, reference: ModelInfo, options: dict, label: str) -> dict:
         """Fidelity first; tasks only for what passed it. Returns kld, top1, tasks, passed, checks, runs."""
@@ -130,11 +126,11 @@ class Search:
         ref = self.reference = lab.reference(model)
         self.log(f"baseline: HF transformers fp32, batch 1, on {_label(model)}")
         base = Config(model, f"{_label(model)} on transformers fp32")
-        baseline = self.price(base, [1], "baseline", engine="transformers", options={"dtype": "float32"},
-                              requests=cfg.baseline_requests)[0]
+        baseline = self.price(base, "baseline", engine="transformers", options={"dtype": "float32"},
+                              requests=cfg.baseline_requests)
         self.log("engine: llama.cpp on the float weights, batch 1")
         float_q = {"kld": 0.0, "top1": 1.0, "tasks": {}, "passed": True, "checks": ["the reference itself"], "eval_runs": []}
-        engine_pt = self.price(Config(ref, _label(ref), quality=float_q), [1], "engine")[0]
+        engine_pt = self.price(Config(ref, _label(ref), quality=float_q), "engine")
         self.baseline, self.engine_pt = baseline, engine_pt
 
         arts = [model] + [lab.artifact("quantize", ref.path, {"type": t}) for t in cfg.types]
@@ -146,6 +142,7 @@ class Search:
                 seen.add(a.sha256)
                 uniq.append(a)
         passing: list[Config] = []
+        pc = cfg.probe_concurrency
         for a in uniq:
             if lab.over_budget():
                 self.budget_hit = True
@@ -156,22 +153,20 @@ class Search:
             self.candidates.append({"label": label, "path": a.path, "sha256": a.sha256, "size_bytes": a.size_bytes,
                                     "quant_type": a.quant_type, **q})
             if q["passed"]:
-                passing.append(Config(a, label, quality=q))
+                passing.append(Config(a, label, concurrency=pc, quality=q))
         if not passing:
             return self._result(None)
 
         probes = []
-        pc = cfg.probe_concurrency
         for c in passing:
             if lab.over_budget() and probes:
                 self.budget_hit = True
                 break
             self.log(f"probe: {c.label} at {pc} streams")
-            probes.append((self.price(c, [pc], "probe")[0], c))
+            probes.append((self.price(c, "probe"), c))
         current, best = min(probes, key=lambda p: (_cost(p[0]), p[1].model.size_bytes or 0))
-        best.concurrency = pc
         self.log(f"quantize: {best.label} at 1 stream")
-        one = self.price(Config(best.model, best.label, {}, 1, best.quality), [1], "quantize")[0]
+        one = self.price(Config(best.model, best.label, {}, 1, best.quality), "quantize")
         self.waterfall = [self._step("baseline", "HF transformers fp32, batch 1", None, baseline),
                           self._step("engine", "llama.cpp, same float weights, batch 1", baseline, engine_pt),
                           self._step("quantize", f"{_label(ref)} -> {best.label}, batch 1", engine_pt, one),
@@ -191,7 +186,7 @@ class Search:
                                             "checks": trial.quality["checks"]})
                         continue
                 self.log(f"{name}: {desc} at {pc} streams")
-                pt = self.price(trial, [pc], name)[0]
+                pt = self.price(trial, name)
                 taken, why = _better(name, current, pt)
                 self.levers.append({"lever": name, "variant": desc, "taken": taken, "why": why, "bench_run": pt["bench_run"],
                                     "factor": _cost(current) / _cost(pt) if _cost(pt) else None,
@@ -206,7 +201,7 @@ class Search:
             if lab.over_budget():
                 self.budget_hit = True
                 break
-            sweep.append(self.price(Config(best.model, best.label, best.options, n, best.quality), [n], "batching sweep")[0])
+            sweep.append(self.price(Config(best.model, best.label, best.options, n, best.quality), "batching sweep"))
         within = [p for p in sweep + [current] if p["slo_ok"]]
         chosen = min(within, key=_cost) if within else current
         if chosen is not current and chosen["bench_run"] != current["bench_run"]:
@@ -231,8 +226,8 @@ class Search:
         self.log("speculative: prompt lookup vs plain at 1 stream")
         plain = Config(best.model, best.label, {k: v for k, v in best.options.items() if k != "speculative"}, 1, best.quality)
         spec = Config(best.model, best.label, {**plain.options, "speculative": "prompt-lookup"}, 1, best.quality)
-        a = self.price(plain, [1], "speculative (plain, 1 stream)")[0]
-        b = self.price(spec, [1], "speculative (prompt lookup, 1 stream)")[0]
+        a = self.price(plain, "speculative (plain, 1 stream)")
+        b = self.price(spec, "speculative (prompt lookup, 1 stream)")
         texts = self.lab.outputs(a["bench_run"]), self.lab.outputs(b["bench_run"])
         same = sum(1 for k, v in texts[0].items() if texts[1].get(k) == v)
         self.speculative = {"plain_run": a["bench_run"], "speculative_run": b["bench_run"], "requests": len(texts[0]),

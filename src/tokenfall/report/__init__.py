@@ -39,7 +39,7 @@ def _config_text(p: dict) -> str:
 # ---- charts: one description, drawn by plotly (HTML) and matplotlib (PNG) ------------------------
 
 
-def charts(s: dict) -> list[dict]:
+def charts(s: dict, max_kld: float | None = None) -> list[dict]:
     """Chart specs: title, axes, series of (name, x, y, text, mode) — the same numbers in both renderings."""
     out = []
     wf = s.get("waterfall") or []
@@ -70,8 +70,7 @@ def charts(s: dict) -> list[dict]:
                     "x": "$ per million output tokens (log)", "y": ylab, "log_x": True, "kind": "scatter", "series": series})
     cands = s.get("candidates") or []
     if cands:
-        gate = (s.get("gate_max_kld"))
-        out.append({"id": "gate", "title": "Quality gate: fidelity of every candidate file" + (f" (bound {gate})" if gate else ""),
+        out.append({"id": "gate", "title": "Quality gate: fidelity of every candidate file" + (f" (bound {max_kld})" if max_kld else ""),
                     "x": "", "y": "mean KLD (nats/token, log)", "log_y": True, "kind": "bar",
                     "series": [{"name": "KLD", "x": [c["label"] for c in cands], "y": [max(c["kld"], 1e-6) for c in cands],
                                 "text": ["pass" if c["passed"] else "fail" for c in cands]}]})
@@ -226,7 +225,6 @@ def render(runs: list[dict], out_dir: str | Path) -> dict:
         body.append(f"<h2>{html.escape(run['kind'])} run {html.escape(run['id'])}</h2>")
         md += [f"## {run['kind']} run {run['id']}", ""]
         if run["kind"] == "optimize" and s.get("baseline"):
-            s = s | {"gate_max_kld": (run["config"].get("gate") or {}).get("max_kld")}
             h = headline(s)
             body.append(f"<p class='headline'>{html.escape(h)}</p>")
             md += [f"**{h}**", ""]
@@ -234,7 +232,7 @@ def render(runs: list[dict], out_dir: str | Path) -> dict:
                 line = f"Chosen: {_config_text(s['chosen'])} (bench run {s['chosen']['bench_run']})"
                 body.append(f"<p>{html.escape(line)}</p>")
                 md += [line, ""]
-            for c in charts(s):
+            for c in charts(s, (run["config"].get("gate") or {}).get("max_kld")):
                 cid = f"{run['id']}-{c['id']}"
                 specs.append((cid, _plotly_figure(c)))
                 body.append(f"<div class='chart' id='{html.escape(cid)}'></div>")
