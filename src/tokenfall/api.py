@@ -596,3 +596,259 @@ def export(run_id: str, fmt: str, db: str | None = None) -> str:
             w.writerow(d)
         return buf.getvalue()
     raise TokenfallError(f"--format {fmt}: use json or csv")
+
+
+# ---- market: the industry curve, margins, training cost ----------------------------------------------
+
+
+def _run_model(run: dict) -> dict:
+    s = run["summary"] or {}
+    if run["kind"] == "optimize" and isinstance(s, dict) and s.get("model"):
+        return s["model"]
+    return ((run.get("engine") or {}).get("model")) or (run.get("fingerprint") or {}).get("model") or {}
+
+
+def _run_price(run: dict, kind: str, weights: tuple[float, float], slo_attainment: float = 0.9) -> tuple[float, str]:
+    """A run's own $/M (input, output or blended at ``weights``): an optimize run's chosen configuration, or a bench
+    run's cheapest level that met its SLO (every level when none had an SLO)."""
+    from tokenfall.market.prices import price_of
+
+    s = run["summary"]
+
+    def pick(c: dict) -> float | None:
+        return price_of(c.get("usd_per_m_input"), c.get("usd_per_m_output"), kind, weights)
+
+    if run["status"] != "complete" and not s:
+        raise TokenfallError(f"--with {run['id']}: the run has no results (status {run['status']})")
+    if run["kind"] == "optimize":
+        c = (s or {}).get("chosen")
+        if not c:
+            raise TokenfallError(f"--with {run['id']}: that optimize run chose no configuration (nothing passed the gate and SLO)")
+        p = pick(c)
+        return p, f"optimize run {run['id']}, chosen configuration (bench run {c['bench_run']})"
+    if run["kind"] != "bench" or not isinstance(s, list):
+        raise TokenfallError(f"--with {run['id']}: is a {run['kind']} run; give a bench or optimize run")
+    levels = [lv for lv in s if lv.get("cost") and lv["requests_ok"] > 0]
+    ok = [lv for lv in levels if lv["requests_failed"] == 0 and lv.get("slo_attainment") is not None
+          and lv["slo_attainment"] >= slo_attainment]
+    pool = ok or levels
+    priced = [(pick(lv["cost"]), lv) for lv in pool]
+    priced = [(p, lv) for p, lv in priced if p is not None]
+    if not priced:
+        raise TokenfallError(f"--with {run['id']}: no level of that run has a {kind} price")
+    p, lv = min(priced, key=lambda x: x[0])
+    why = "cheapest level meeting its SLO" if ok else "cheapest level (no level had an SLO attainment to check)"
+    return p, f"bench run {run['id']} level {lv['label']} ({why})"
+
+
+def _deployment(run_id: str, kind: str, weights, score: float | None, db: str | None) -> dict:
+    import datetime as dt
+
+    from tokenfall.market import prices
+
+    ledger = Ledger(db)
+    try:
+        run = ledger.run(run_id)
+    finally:
+        ledger.close()
+    usd, what = _run_price(run, kind, weights)
+    m = _run_model(run)
+    name = " ".join(str(m.get(k) or "") for k in ("name", "path", "ref")).strip() or "unknown model"
+    card = prices.card_for(name)
+    if score is not None:
+        mmlu, src = score, "given with --score"
+    elif card and card.mmlu is not None:
+        mmlu, src = card.mmlu, f"{card.model} model card: {card.mmlu_note}; {card.source}"
+    else:
+        known = f"'{card.model}' has no MMLU score in the dataset" if card else "no model card in the dataset matches it"
+        raise TokenfallError(f"--with {run_id}: {known} (model {m.get('name') or name}); give its MMLU with --score N")
+    return {"run": run["id"], "model": card.model if card else (m.get("name") or name), "date": dt.date.fromtimestamp(run["created"]).isoformat(),
+            "usd_per_m": usd, "what": what, "mmlu": mmlu, "score_source": src}
+
+
+def _price_rows(prices_csv: str | None, extend: bool, litellm: bool):
+    from tokenfall.market import prices
+
+    rows = prices.load(prices_csv, extend=extend)
+    if litellm:
+        rows = rows + prices.litellm_rows()[0]
+    return rows
+
+
+def _weights(blend: str) -> tuple[float, float]:
+    try:
+        a, b = (float(x) for x in blend.split(":"))
+    except ValueError as e:
+        raise TokenfallError(f"--blend {blend}: give input:output weights such as 3:1 or 1:1") from e
+    if a < 0 or b < 0 or a + b == 0:
+        raise TokenfallError(f"--blend {blend}: weights must be >= 0 and not both 0")
+    return a, b
+
+
+def curve(threshold: str | None = None, min_mmlu: float | None = None, price_kind: str = "blended", blend: str = "3:1",
+          include_reasoning: bool = False, open_only: bool = False, prices_csv: str | None = None, extend: bool = False,
+          litellm: bool = False, with_run: str | None = None, score: float | None = None, forecast: str | None = None,
+          out_dir: str | None = None, db: str | None = None, seed: int = 0) -> dict:
+    """The cheapest price at a capability over time, its decline per year with intervals, a forecast, and (``with_run``)
+    where a measured deployment sits; writes curve.html / curve.png / frontier.csv into ``out_dir``."""
+    import datetime as dt
+
+    from tokenfall.market import trend
+    from tokenfall.report.curve import render_curve
+
+    if price_kind not in ("input", "output", "blended"):
+        raise TokenfallError(f"--price {price_kind}: use input, output or blended")
+    weights = _weights(blend)
+    deployment = _deployment(with_run, price_kind, weights, score, db) if with_run else None
+    if deployment and threshold is None and min_mmlu is None:
+        min_mmlu = deployment["mmlu"]
+    level_, label, why = trend.threshold(threshold, min_mmlu)
+    try:
+        horizon = dt.date.fromisoformat(forecast) if forecast else None
+    except ValueError as e:
+        raise TokenfallError(f"--forecast {forecast}: give a date as YYYY-MM-DD") from e
+    rows = _price_rows(prices_csv, extend, litellm)
+    chain = trend.frontier(rows, level_, price_kind, weights, include_reasoning, open_only)
+    if not chain:
+        raise TokenfallError(f"no priced model scores MMLU >= {level_:g} in the data ({'open weights only, ' if open_only else ''}"
+                             f"{'reasoning models excluded' if not include_reasoning else 'reasoning included'}): the frontier is empty")
+    horizon = horizon or max(dt.date.today(), chain[-1][0].date)
+    f = trend.fit([r.date for r, _ in chain], [p for _, p in chain], seed=seed, forecast_to=horizon)
+    market = [{"date": r.date.isoformat(), "usd_per_m": r.price(price_kind, weights), "model": r.model, "provider": r.provider,
+               "mmlu": r.mmlu, "open_weights": r.open_weights}
+              for r in rows if r.mmlu is not None and r.mmlu >= level_ and (r.price(price_kind, weights) or 0) > 0
+              and r.pricing == "flat" and (include_reasoning or not r.reasoning) and (r.open_weights or not open_only)]
+    frontier = [{"date": r.date.isoformat(), "model": r.model, "provider": r.provider, "mmlu": r.mmlu, "usd_per_m": p,
+                 "source": r.source_price, "score_source": r.source_score} for r, p in chain]
+    w = f"{weights[0]:g}:{weights[1]:g}"
+    res = {"threshold": level_, "threshold_label": label, "price_kind": price_kind if price_kind != "blended" else f"blended {w}",
+           "weights": list(weights), "rows_considered": len(rows), "eligible": len(market), "frontier": frontier, "fit": f,
+           "market": market, "deployment": deployment}
+    if deployment:
+        best = trend.cheapest_at(rows, deployment["mmlu"], dt.date.fromisoformat(deployment["date"]), price_kind, weights, include_reasoning)
+        deployment["market_best"] = ({"usd_per_m": best[1], "model": best[0].model, "provider": best[0].provider, "date": best[0].date.isoformat()}
+                                     if best else None)
+        deployment["vs_market"] = best[1] / deployment["usd_per_m"] if best and deployment["usd_per_m"] else None
+    fc = f["forecast"]
+    res["summary_rows"] = [
+        ["threshold", f"{label}: {why}"], ["price", res["price_kind"]], ["frontier points", f"{f['points']} ({f['start']} .. {f['end']})"],
+        ["decline factor per year", f"{f['factor_per_year']:.2f}x"],
+        [f"{f['level']:.0%} bootstrap CI ({f['bootstrap_samples']} resamples of frontier points)", f"{f['bootstrap_ci'][0]:.2f}x - {f['bootstrap_ci'][1]:.2f}x"],
+        [f"{f['level']:.0%} OLS t-interval (Epoch AI's)", f"{f['ols_ci'][0]:.2f}x - {f['ols_ci'][1]:.2f}x"],
+        ["R² of log10 price on date", f"{f['r2']:.3f}"],
+        ["time for a 10x fall", "-" if f["years_per_10x"] is None else f"{f['years_per_10x'] * 12:.1f} months"
+         + ("" if None in f["years_per_10x_ci"] else f" (CI {f['years_per_10x_ci'][0] * 12:.1f}-{f['years_per_10x_ci'][1] * 12:.1f})")],
+        [f"forecast for {fc['date']}", f"${fc['usd_per_m']:.3g}/M (prediction interval ${fc['prediction_interval'][0]:.3g}-"
+                                       f"${fc['prediction_interval'][1]:.3g}; trend CI ${fc['trend_ci'][0]:.3g}-${fc['trend_ci'][1]:.3g})"],
+    ]
+    if deployment:
+        mb = deployment["market_best"]
+        res["summary_rows"].append(["your deployment", f"${deployment['usd_per_m']:.4g}/M on {deployment['date']} ({deployment['what']}), "
+                                    f"{deployment['model']} at MMLU {deployment['mmlu']:g}"])
+        res["summary_rows"].append(["cheapest market price at that capability then",
+                                    f"${mb['usd_per_m']:.4g}/M ({mb['model']}, {mb['provider']}, {mb['date']}): "
+                                    + (f"yours is {deployment['vs_market']:.2f}x cheaper" if deployment["vs_market"] >= 1
+                                       else f"the market is {1 / deployment['vs_market']:.2f}x cheaper") if mb else "none"])
+    res["assumptions"] = [
+        f"prices: {len(rows)} rows ({'user CSV ' + prices_csv if prices_csv else 'bundled history'}"
+        f"{' + bundled' if extend else ''}{' + installed LiteLLM map' if litellm else ''}); list prices, standard tier, shortest context",
+        f"eligible: MMLU >= {level_:g}, per-token (flat) pricing" + ("" if include_reasoning else ", reasoning models excluded (they spend "
+                                                                     "many more tokens per answer, so $/token understates their cost)")
+        + (", open weights only" if open_only else ""),
+        "frontier: a price enters when it is cheaper than every earlier eligible price (running minimum; Epoch AI's method)",
+        f"fit: OLS of log10(price) on date; factor per year = 10^(-slope*365); {f['level']:.0%} intervals; bootstrap seed {seed}",
+        "dates of rows mined from package snapshots are upper bounds (first snapshot showing the price)",
+        "MMLU values come from mixed harnesses (creator-reported, Artificial Analysis, HELM): each row names its source",
+    ]
+    res["files"] = render_curve(res, out_dir or Path("tokenfall-reports") / "curve")
+    return res
+
+
+def margin(model: str, run_id: str | None = None, usd_per_m: float | None = None, price_kind: str = "blended", blend: str = "3:1",
+           prices_csv: str | None = None, extend: bool = False, litellm: bool = False, db: str | None = None) -> dict:
+    """Market price of an open model vs an estimated cost of serving it: implied gross margin per provider.
+
+    Serving cost comes from ``usd_per_m`` (the user's own figure) or a measured run. A run of a different
+    model is scaled by active parameters (decode reads every active weight once per step, so cost per token
+    grows about linearly with them at the same engine, hardware and quantization) -- stated in the result."""
+    import statistics
+
+    from tokenfall.market import prices
+
+    weights = _weights(blend)
+    rows = [r for r in _price_rows(prices_csv, extend, litellm) if r.open_weights and (r.price(price_kind, weights) or 0) > 0]
+    names = sorted({r.model for r in rows})
+    exact = [n for n in names if n.lower() == model.lower()]
+    hits = exact or [n for n in names if model.lower() in n.lower()]
+    if len(hits) != 1:
+        from tokenfall.registry import did_you_mean
+        if len(hits) > 1:
+            raise TokenfallError(f"--model {model}: matches {len(hits)} open models ({', '.join(hits[:6])}); give the full name")
+        raise did_you_mean(model, names, "open model with market prices")
+    name = hits[0]
+    mine = [r for r in rows if r.model == name]
+    latest = {}
+    for r in sorted(mine, key=lambda r: r.date):
+        latest[r.provider] = r
+    if (run_id is None) == (usd_per_m is None):
+        raise TokenfallError("give the serving cost: --run RUN (a measured bench/optimize run) or --cost USD_PER_M")
+    assumptions = []
+    if usd_per_m is not None:
+        if usd_per_m <= 0:
+            raise TokenfallError(f"--cost {usd_per_m}: must be > 0")
+        cost_usd, cost_from = usd_per_m, "given with --cost"
+    else:
+        ledger = Ledger(db)
+        try:
+            run = ledger.run(run_id)
+        finally:
+            ledger.close()
+        measured, what = _run_price(run, price_kind, weights)
+        m = _run_model(run)
+        target = prices.card_for(name)
+        mine_card = prices.card_for(" ".join(str(m.get(k) or "") for k in ("name", "path", "ref")))
+        if mine_card and target and mine_card.model == target.model:
+            cost_usd, cost_from = measured, what
+        else:
+            run_params = m.get("n_params") or (mine_card.active_params_b * 1e9 if mine_card and mine_card.active_params_b else None)
+            if not target or not target.active_params_b or not run_params:
+                raise TokenfallError(f"--run {run_id}: measured a different model and the parameter counts to scale it are unknown; "
+                                     "give --cost instead")
+            scale = target.active_params_b * 1e9 / run_params
+            cost_usd, cost_from = measured * scale, f"{what}, scaled x{scale:.4g} by active parameters"
+            assumptions.append(f"run served {m.get('name') or 'its model'} ({run_params / 1e9:.3g}B parameters); {name} has "
+                               f"{target.active_params_b:g}B active ({target.source}); cost per token assumed proportional to active "
+                               "parameters on the same hardware, engine and quantization (memory-bound decode). A first-order "
+                               "estimate: it ignores attention/KV cost, batching limits and multi-GPU needs")
+    table = []
+    for prov, r in sorted(latest.items(), key=lambda kv: kv[1].price(price_kind, weights)):
+        p = r.price(price_kind, weights)
+        table.append({"provider": prov, "date": r.date.isoformat(), "usd_per_m": p, "margin": (p - cost_usd) / p,
+                      "source": r.source_price})
+    med = statistics.median(t["usd_per_m"] for t in table)
+    assumptions += ["market prices: each provider's latest row in the price history (list price, standard tier)",
+                    "margin = (price - serving cost) / price: gross of everything but the serving hardware's hour price and energy"]
+    return {"model": name, "price_kind": price_kind, "weights": list(weights), "serving_cost": cost_usd, "cost_from": cost_from,
+            "providers": table, "median_price": med, "median_margin": (med - cost_usd) / med, "assumptions": assumptions}
+
+
+def train_cost(params: float | None = None, tokens: float | None = None, model: str | None = None, hardware: list[str] | None = None,
+               mfu: float | None = None, gpus: int | None = None) -> dict:
+    """Training compute (6·N·D) priced on catalog accelerators; ``model`` picks a preset N and D."""
+    from tokenfall.estimate import training
+
+    src = "given"
+    if model:
+        pn, pt, src = training.preset(model)
+        params, tokens = params or pn, tokens or pt
+    if params is None or tokens is None:
+        raise TokenfallError("give --model PRESET or both --params and --tokens")
+    cat = cost.catalog()
+    ids = hardware or [k for k, e in cat.items() if e.get("peak_tflops_bf16")]
+    for h in ids:
+        if h not in cat:
+            from tokenfall.registry import did_you_mean
+            raise did_you_mean(h, list(cat), "hardware")
+    res = training.train_cost(params, tokens, [cat[h] for h in ids], mfu if mfu is not None else training.DEFAULT_MFU, gpus)
+    res["model_source"] = src
+    return res

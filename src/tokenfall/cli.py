@@ -697,6 +697,122 @@ def report(ctx, run_ids, out_dir):
     out.print(f"report: {paths['html']}\nmarkdown: {paths['markdown']}" + "".join(f"\nchart: {p}" for p in paths["png"]), highlight=False)
 
 
+def _price_source_options(f):
+    for opt in reversed([
+        click.option("--prices", "prices_csv", type=click.Path(dir_okay=False), help="Your own price CSV (the bundled prices.csv's columns)."),
+        click.option("--extend", is_flag=True, help="Add --prices rows to the bundled history instead of replacing it."),
+        click.option("--litellm", is_flag=True, help="Add current prices from an installed litellm's price map (read as a file, offline)."),
+        click.option("--price", "price_kind", type=click.Choice(["blended", "input", "output"]), default="blended", show_default=True),
+        click.option("--blend", default="3:1", show_default=True, help="input:output weights of the blended price (1:1 = a16z's mean)."),
+        click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of tables."),
+    ]):
+        f = opt(f)
+    return f
+
+
+@cli.command()
+@click.option("-t", "--threshold", help="Capability by name: gpt-3 (default), gpt-3.5, gpt-3.5-turbo, gpt-4, a16z-gpt-3, a16z-gpt-4.")
+@click.option("--min-mmlu", type=float, help="Capability as an explicit MMLU bound (replaces --threshold).")
+@click.option("--with", "with_run", help="Place a bench or optimize run from the ledger on the chart.")
+@click.option("--score", type=float, help="MMLU of the --with run's model when no model card in the dataset has it.")
+@click.option("--include-reasoning", is_flag=True, help="Keep reasoning models (excluded by default, as Epoch AI does).")
+@click.option("--open-only", is_flag=True, help="Only open-weights models.")
+@click.option("--forecast", help="Forecast date YYYY-MM-DD [default: today].")
+@click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed.")
+@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False), help="Directory [default: ./tokenfall-reports/curve].")
+@_price_source_options
+@click.pass_context
+def curve(ctx, threshold, min_mmlu, with_run, score, include_reasoning, open_only, forecast, seed, out_dir, prices_csv, extend, litellm,
+          price_kind, blend, as_json):
+    """The cheapest price at a capability over time: running-minimum frontier, decline per year with
+    intervals, forecast, and your own run on the chart (curve.html, curve.png, frontier.csv)."""
+    from tokenfall import api
+
+    r = api.curve(threshold, min_mmlu, price_kind, blend, include_reasoning, open_only, prices_csv, extend, litellm, with_run, score,
+                  forecast, out_dir, db=ctx.obj["db"], seed=seed)
+    if as_json:
+        click.echo(json.dumps({k: v for k, v in r.items() if k != "market"}, indent=2, default=str))
+        return
+    t = Table(title=f"frontier: cheapest {r['price_kind']} $/M at {r['threshold_label']}", title_justify="left")
+    for col in ("date", "model", "provider", "MMLU", "$/M"):
+        t.add_column(col, justify="right" if col in ("MMLU", "$/M") else "left")
+    for p in r["frontier"]:
+        t.add_row(p["date"], p["model"], p["provider"], f"{p['mmlu']:g}", f"{p['usd_per_m']:.4g}")
+    out.print(t)
+    for k, v in r["summary_rows"]:
+        out.print(f"{k}: {v}", highlight=False)
+    out.print(f"chart: {r['files']['png']}\ninteractive: {r['files']['html']}\nfrontier data: {r['files']['csv']}", highlight=False)
+
+
+@cli.command()
+@click.argument("model")
+@click.option("--run", "run_id", help="A bench/optimize run whose measured $/M is the serving cost (scaled by active parameters if it "
+                                      "served another model).")
+@click.option("--cost", "usd_per_m", type=float, help="Your own serving cost, $ per million tokens (same kind as --price).")
+@_price_source_options
+@click.pass_context
+def margin(ctx, model, run_id, usd_per_m, prices_csv, extend, litellm, price_kind, blend, as_json):
+    """Market price of an open model vs an estimated serving cost: the implied margin per provider."""
+    from tokenfall import api
+
+    r = api.margin(model, run_id, usd_per_m, price_kind, blend, prices_csv, extend, litellm, db=ctx.obj["db"])
+    if as_json:
+        click.echo(json.dumps(r, indent=2))
+        return
+    t = Table(title=f"{r['model']}: {r['price_kind']} price vs serving cost ${r['serving_cost']:.4g}/M ({r['cost_from']})",
+              title_justify="left")
+    for col in ("provider", "since", "$/M", "implied margin"):
+        t.add_column(col, justify="left" if col in ("provider", "since") else "right")
+    for p in r["providers"]:
+        t.add_row(p["provider"], p["date"], f"{p['usd_per_m']:.4g}", f"{p['margin']:.0%}")
+    out.print(t)
+    out.print(f"median market price ${r['median_price']:.4g}/M: implied margin {r['median_margin']:.0%}", highlight=False)
+    for a in r["assumptions"]:
+        out.print(f"- {a}", highlight=False)
+
+
+def _number(value: str | None, name: str) -> float | None:
+    """1.75e11, 175e9, 175B, 300B, 2T, 135M."""
+    if value is None:
+        return None
+    v = value.strip().upper()
+    mult = {"K": 1e3, "M": 1e6, "B": 1e9, "T": 1e12}.get(v[-1:], 1.0)
+    try:
+        return float(v[:-1] if mult != 1.0 else v) * mult
+    except ValueError:
+        raise TokenfallError(f"{name} {value}: give a number such as 175e9 or 175B") from None
+
+
+@cli.command("train-cost")
+@click.option("--model", "preset", help="Preset N and D: gpt-3, llama-2-70b, llama-3.1-405b, smollm2-135m.")
+@click.option("--params", help="Parameters N, e.g. 175B (overrides the preset).")
+@click.option("--tokens", help="Training tokens D, e.g. 300B (overrides the preset).")
+@click.option("--hardware", help="Catalog accelerators, comma list [default: every one with a peak FLOP/s].")
+@click.option("--mfu", type=float, help="Model FLOPs utilisation [default: 0.4].")
+@click.option("--gpus", type=int, help="Accelerators in the cluster, for wall-clock days.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of tables.")
+def train_cost(preset, params, tokens, hardware, mfu, gpus, as_json):
+    """Training cost: 6*N*D FLOPs at a stated MFU on catalog accelerators -> accelerator-hours and $."""
+    from tokenfall import api
+
+    hw = [h.strip() for h in hardware.split(",") if h.strip()] if hardware else None
+    r = api.train_cost(_number(params, "--params"), _number(tokens, "--tokens"), preset, hw, mfu, gpus)
+    if as_json:
+        click.echo(json.dumps(r, indent=2))
+        return
+    t = Table(title=f"{r['params'] / 1e9:.4g}B parameters x {r['tokens'] / 1e9:.4g}B tokens = {r['flops']:.3g} FLOPs at MFU {r['mfu']:g}",
+              title_justify="left")
+    for col in ("hardware", "peak TFLOP/s", "$/hour", "price date", "accelerator-hours", "$", *(["days"] if gpus else [])):
+        t.add_column(col, justify="left" if col == "hardware" else "right")
+    for row in sorted(r["rows"], key=lambda x: x["usd"]):
+        t.add_row(row["hardware"], f"{row['peak_tflops']:g}", f"{row['usd_per_hour']:.4g}", f"{row['price_date']} {row['price_kind']}",
+                  f"{row['accelerator_hours']:,.0f}", f"{row['usd']:,.0f}", *([f"{row['days']:.1f}"] if gpus else []))
+    out.print(t)
+    out.print(f"N, D: {r['model_source']}", highlight=False)
+    for a in r["assumptions"]:
+        out.print(f"- {a}", highlight=False)
+
+
 def _default_tasks(limit: int) -> tuple[list, str]:
     """HellaSwag dev pairs when a data directory holds them ($TOKENFALL_DATA, ./data, ../shared/data), else
     the built-in synthetic choice tasks; the package itself ships no benchmark text."""

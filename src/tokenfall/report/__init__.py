@@ -208,17 +208,35 @@ th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}.headline{fo
 .chart{min-height:420px}"""
 
 
-def render(runs: list[dict], out_dir: str | Path) -> dict:
-    """Write report.html, report.md and one PNG per chart into ``out_dir`` (atomically: a temporary
-    directory renamed into place file by file). Returns the paths."""
+def page(title: str, body: list[str], specs: list[tuple[str, dict]]) -> str:
+    """A self-contained HTML page: plotly.js inline (works offline), figures drawn into their divs."""
     import plotly.offline
 
-    out = Path(out_dir)
+    # figure JSON goes into a script element: '<' escaped so no string can close it
+    data = json.dumps(dict(specs)).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    script = ("const FIGS = " + data + ";\nlet drawn = 0;\nwindow.addEventListener('error', () => "
+              "{document.body.dataset.jsErrors = String(Number(document.body.dataset.jsErrors || 0) + 1);});\n"
+              "for (const [id, f] of Object.entries(FIGS)) { Plotly.newPlot(id, f.data, f.layout, {responsive: true, displaylogo: false})"
+              ".then(() => { drawn += 1; document.body.dataset.chartsDrawn = String(drawn); }); }\n")
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>{CSS}</style>"
+            f"<script>{plotly.offline.get_plotlyjs()}</script></head><body data-charts='{len(specs)}' data-js-errors='0'>"
+            f"<h1>{html.escape(title)}</h1>{''.join(body)}<script>{script}</script></body></html>")
+
+
+def out_dir_ready(out: Path, flag: str) -> Path:
+    """Create ``out`` and a temporary directory inside it (renamed into place file by file when done)."""
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise TokenfallError(f"--report-dir {out}: cannot create it ({e.strerror})") from e
-    tmp = Path(tempfile.mkdtemp(dir=out, prefix=".tmp-"))
+        raise TokenfallError(f"{flag} {out}: cannot create it ({e.strerror})") from e
+    return Path(tempfile.mkdtemp(dir=out, prefix=".tmp-"))
+
+
+def render(runs: list[dict], out_dir: str | Path) -> dict:
+    """Write report.html, report.md and one PNG per chart into ``out_dir`` (atomically: a temporary
+    directory renamed into place file by file). Returns the paths."""
+    out = Path(out_dir)
+    tmp = out_dir_ready(out, "--report-dir")
     body, md, pngs, specs = [], ["# tokenfall report", ""], [], []
     for run in runs:
         s = run["summary"] or {}
@@ -249,16 +267,7 @@ def render(runs: list[dict], out_dir: str | Path) -> dict:
         env = _environment(run)
         body.append("<h3>Environment</h3>" + _table(["", ""], env))
         md += ["### Environment", "", _md_table(["", ""], env), ""]
-    # figure JSON goes into a script element: '<' escaped so no string can close it
-    data = json.dumps(dict(specs)).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    script = ("const FIGS = " + data + ";\nlet drawn = 0;\nwindow.addEventListener('error', () => "
-              "{document.body.dataset.jsErrors = String(Number(document.body.dataset.jsErrors || 0) + 1);});\n"
-              "for (const [id, f] of Object.entries(FIGS)) { Plotly.newPlot(id, f.data, f.layout, {responsive: true, displaylogo: false})"
-              ".then(() => { drawn += 1; document.body.dataset.chartsDrawn = String(drawn); }); }\n")
-    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>tokenfall report</title><style>{CSS}</style>"
-            f"<script>{plotly.offline.get_plotlyjs()}</script></head><body data-charts='{len(specs)}' data-js-errors='0'>"
-            f"<h1>tokenfall report</h1>{''.join(body)}<script>{script}</script></body></html>")
-    (tmp / "report.html").write_text(page, encoding="utf-8")
+    (tmp / "report.html").write_text(page("tokenfall report", body, specs), encoding="utf-8")
     (tmp / "report.md").write_text("\n".join(md), encoding="utf-8")
     for name in pngs + ["report.html", "report.md"]:
         os.replace(tmp / name, out / name)

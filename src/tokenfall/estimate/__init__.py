@@ -1,0 +1,1 @@
+"""Estimates for what was not measured here: training compute and cost (training)."""

@@ -1,0 +1,1 @@
+"""Market prices: the sourced price history (prices) and the decline of a capability's price over time (trend)."""
