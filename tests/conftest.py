@@ -86,6 +86,33 @@ def cli(*args, timeout=600, env=None):
                           env={**os.environ, "COLUMNS": "200", **(env or {})})
 
 
+ARTIFACTS = Path(os.environ.get("TOKENFALL_TEST_ARTIFACTS", ROOT / "test-artifacts"))
+
+
+def draw_in_chromium(html_path: Path, shot_name: str, min_charts: int = 1) -> None:
+    """Open an offline report page in headless Chromium: every chart drawn, no JS or console error, a screenshot kept."""
+    import shutil
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert browser, "chromium is missing: `make test` installs the Debian chromium package (scripts/install-browser.sh)"
+    assert "<script src" not in html_path.read_text()  # offline: plotly.js is inline, nothing is fetched
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shot = ARTIFACTS / shot_name
+    base = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+            "--enable-logging=stderr", "--v=0", "--virtual-time-budget=15000", "--window-size=1200,2400"]
+    dom = subprocess.run(base + ["--dump-dom", html_path.as_uri()], capture_output=True, text=True, timeout=180)
+    subprocess.run(base + [f"--screenshot={shot}", html_path.as_uri()], capture_output=True, text=True, timeout=180)
+    body = dom.stdout.split("<body", 1)[1].split(">", 1)[0]
+    charts = int(body.split('data-charts="')[1].split('"')[0])
+    assert charts >= min_charts
+    assert f'data-charts-drawn="{charts}"' in body, body
+    assert 'data-js-errors="0"' in body, body
+    assert dom.stdout.count('class="main-svg"') >= charts
+    console_errors = [ln for ln in dom.stderr.splitlines() if "CONSOLE" in ln and ("Error" in ln or "error" in ln)]
+    assert not console_errors, console_errors
+    assert shot.is_file() and shot.stat().st_size > 10_000
+
+
 @pytest.fixture(scope="session")
 def llama_server(smollm):
     """llama-cpp-python's OpenAI-compatible server with the bundled model, on a free loopback port."""

@@ -745,7 +745,10 @@ def curve(threshold: str | None = None, min_mmlu: float | None = None, price_kin
         mb = deployment["market_best"]
         res["summary_rows"].append(["your deployment", f"${deployment['usd_per_m']:.4g}/M on {deployment['date']} ({deployment['what']}), "
                                     f"{deployment['model']} at MMLU {deployment['mmlu']:g}"])
-        res["summary_rows"].append(["cheapest market price at that capability then",
+        if deployment["mmlu"] < level_:
+            res["summary_rows"].append(["note", f"your model's MMLU {deployment['mmlu']:g} is below the threshold {level_:g}: "
+                                                "it is placed on the chart but is not at that capability"])
+        res["summary_rows"].append([f"cheapest market price at MMLU >= {deployment['mmlu']:g} then",
                                     f"${mb['usd_per_m']:.4g}/M ({mb['model']}, {mb['provider']}, {mb['date']}): "
                                     + (f"yours is {deployment['vs_market']:.2f}x cheaper" if deployment["vs_market"] >= 1
                                        else f"the market is {1 / deployment['vs_market']:.2f}x cheaper") if mb else "none"])
@@ -777,16 +780,21 @@ def margin(model: str, run_id: str | None = None, usd_per_m: float | None = None
 
     weights = _weights(blend)
     rows = [r for r in _price_rows(prices_csv, extend, litellm) if r.open_weights and (r.price(price_kind, weights) or 0) > 0]
-    names = sorted({r.model for r in rows})
-    exact = [n for n in names if n.lower() == model.lower()]
-    hits = exact or [n for n in names if model.lower() in n.lower()]
-    if len(hits) != 1:
-        from tokenfall.registry import did_you_mean
+    card = prices.card_for(model)
+    if card:
+        mine = [r for r in rows if prices.card_for(r.model) == card]
+        name = card.model
+    else:
+        names = sorted({r.model for r in rows})
+        hits = [n for n in names if n.lower() == model.lower()] or [n for n in names if model.lower() in n.lower()]
         if len(hits) > 1:
-            raise TokenfallError(f"--model {model}: matches {len(hits)} open models ({', '.join(hits[:6])}); give the full name")
-        raise did_you_mean(model, names, "open model with market prices")
-    name = hits[0]
-    mine = [r for r in rows if r.model == name]
+            raise TokenfallError(f"{model}: matches {len(hits)} open models ({', '.join(hits[:6])}); give the full name")
+        if not hits:
+            from tokenfall.registry import did_you_mean
+            raise did_you_mean(model, names, "open model with market prices")
+        name, mine = hits[0], [r for r in rows if r.model == hits[0]]
+    if not mine:
+        raise TokenfallError(f"{model}: no market price for {name} in the price history")
     latest = {}
     for r in sorted(mine, key=lambda r: r.date):
         latest[r.provider] = r
@@ -805,9 +813,9 @@ def margin(model: str, run_id: str | None = None, usd_per_m: float | None = None
             ledger.close()
         measured, what = _run_price(run, price_kind, weights)
         m = _run_model(run)
-        target = prices.card_for(name)
+        target = card
         mine_card = prices.card_for(" ".join(str(m.get(k) or "") for k in ("name", "path", "ref")))
-        if mine_card and target and mine_card.model == target.model:
+        if mine_card and target and mine_card == target:
             cost_usd, cost_from = measured, what
         else:
             run_params = m.get("n_params") or (mine_card.active_params_b * 1e9 if mine_card and mine_card.active_params_b else None)

@@ -3,7 +3,6 @@ report opened in headless Chromium."""
 
 import json
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -13,9 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, SHARED_DATA, cli
-
-ARTIFACTS = Path(os.environ.get("TOKENFALL_TEST_ARTIFACTS", ROOT / "test-artifacts"))
+from tests.conftest import SHARED_DATA, cli, draw_in_chromium
 
 SMALL = ["optimize", "--types", "q8_0", "-c", "1,4", "--probe", "4", "--requests-per-stream", "1", "--tokens", "512",
          "--limit", "24", "--kv-types", "", "--threads", "", "--input-tokens", "24", "--shared-prefix", "16",
@@ -87,30 +84,11 @@ def test_search_result_is_consistent_and_printed(resumed):
 
 
 def test_report_draws_in_headless_chromium(resumed):
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert browser, "chromium is missing: `make test` installs the Debian chromium package (scripts/install-browser.sh)"
-    html_path = resumed["reports"] / "report.html"
-    page = html_path.read_text()
-    assert "<script src" not in page  # offline: plotly.js is inline, nothing is fetched
     md = (resumed["reports"] / "report.md").read_text()
     assert "$/M output tokens: baseline" in md and "Cost waterfall" in md
     pngs = sorted(resumed["reports"].glob("*.png"))
     assert len(pngs) >= 3 and all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    shot = ARTIFACTS / "optimize-report.png"
-    base = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-            "--enable-logging=stderr", "--v=0", "--virtual-time-budget=15000", "--window-size=1200,2400"]
-    dom = subprocess.run(base + ["--dump-dom", html_path.as_uri()], capture_output=True, text=True, timeout=180)
-    subprocess.run(base + [f"--screenshot={shot}", html_path.as_uri()], capture_output=True, text=True, timeout=180)
-    body = dom.stdout.split("<body", 1)[1].split(">", 1)[0]
-    charts = int(body.split('data-charts="')[1].split('"')[0])
-    assert charts >= 3
-    assert f'data-charts-drawn="{charts}"' in body, body
-    assert 'data-js-errors="0"' in body, body
-    assert dom.stdout.count('class="main-svg"') >= charts
-    console_errors = [ln for ln in dom.stderr.splitlines() if "CONSOLE" in ln and ("Error" in ln or "error" in ln)]
-    assert not console_errors, console_errors
-    assert shot.is_file() and shot.stat().st_size > 10_000
+    draw_in_chromium(resumed["reports"] / "report.html", "optimize-report.png", min_charts=3)
 
 
 def test_report_command_rerenders_from_the_ledger(resumed, tmp_path):
