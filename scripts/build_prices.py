@@ -194,11 +194,52 @@ def mined_rows(base: list[dict]) -> list[dict]:
 SCORES_FROM_INV = {v: k for k, v in SCORES_FROM.items()} | {"Mixtral 8x7B": "Mixtral 8x7B Instruct", "Llama 2 70B": "Llama 2 70B Chat"}
 
 
+# research rows of first-party models -> their key in LiteLLM's map, for the cross-check
+FIRST_PARTY = {
+    "GPT-4 (8K, gpt-4-0314)": "gpt-4-0314", "GPT-4-32K (gpt-4-32k-0314)": "gpt-4-32k-0314", "gpt-3.5-turbo-0613 (4K)": "gpt-3.5-turbo-0613",
+    "gpt-3.5-turbo-16k (0613)": "gpt-3.5-turbo-16k-0613", "gpt-3.5-turbo-1106": "gpt-3.5-turbo-1106", "gpt-3.5-turbo-0125": "gpt-3.5-turbo-0125",
+    "GPT-4 Turbo (gpt-4-1106-preview)": "gpt-4-1106-preview", "GPT-4o (2024-05-13)": "gpt-4o-2024-05-13",
+    "GPT-4o (2024-08-06)": "gpt-4o-2024-08-06", "GPT-4o (2024-11-20)": "gpt-4o-2024-11-20", "GPT-4o mini": "gpt-4o-mini-2024-07-18",
+    "Claude 2": "claude-2", "Claude 2.1": "claude-2.1", "Claude Instant 1": "claude-instant-1", "Claude 3 Opus": "claude-3-opus-20240229",
+    "Claude 3 Sonnet": "claude-3-sonnet-20240229", "Claude 3 Haiku": "claude-3-haiku-20240307",
+    "Claude 3.5 Sonnet (2024-06-20)": "claude-3-5-sonnet-20240620", "Claude 3.5 Sonnet (2024-10-22)": "claude-3-5-sonnet-20241022",
+    "Claude 3.5 Haiku (launch)": "claude-3-5-haiku-20241022", "Claude 3.7 Sonnet": "claude-3-7-sonnet-20250219",
+    "Command R (08-2024)": "command-r-08-2024", "GPT-4.1": "gpt-4.1", "GPT-4.1 mini": "gpt-4.1-mini", "GPT-4.1 nano": "gpt-4.1-nano",
+    "GPT-5": "gpt-5", "GPT-5 mini": "gpt-5-mini", "GPT-5 nano": "gpt-5-nano", "DeepSeek-V3 (standard price)": "deepseek/deepseek-chat",
+}
+
+
+def check(base: list[dict]) -> list[str]:
+    """Research rows against the first snapshot on or after their date that lists the same model at the same host."""
+    keys = {(m, p): k for k, (m, p) in KEYS.items()}
+    snaps = [(d, snapshot(pk, v, mem)) for pk, v, d, mem in SNAPSHOTS]
+    lines = []
+    for r in base:
+        key = FIRST_PARTY.get(r["model"]) or keys.get((SCORES_FROM_INV.get(r["model"], r["model"]), r["provider"]))
+        if not key:
+            continue
+        later = [(d, js[key]) for d, js in snaps if d >= r["date"] and isinstance(js.get(key), dict)]
+        if not later:
+            continue
+        d, e = later[0]
+        got = (_num(str(round(e["input_cost_per_token"] * 1e6, 6))), _num(str(round(e["output_cost_per_token"] * 1e6, 6))))
+        same = got == (r["usd_per_m_input"], r["usd_per_m_output"])
+        lines.append(f"{'ok ' if same else 'DIFF'} {r['date']} {r['model']} / {r['provider']}: "
+                     f"{r['usd_per_m_input']}/{r['usd_per_m_output']} vs snapshot {d} '{key}' {got[0]}/{got[1]}")
+    return lines
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--research", default=str(ROOT.parent / "shared/research/prices.csv"))
+    ap.add_argument("--check", action="store_true", help="compare research rows with the snapshots instead of writing")
     a = ap.parse_args()
     base = research_rows(Path(a.research))
+    if a.check:
+        lines = check(base)
+        print("\n".join(lines))
+        print(f"{sum(x.startswith('ok') for x in lines)} of {len(lines)} research rows match the first later snapshot")
+        return
     rows = sorted(base + mined_rows(base), key=lambda r: (r["date"], r["model"], r["provider"]))
     tmp = OUT.with_suffix(".tmp")
     with tmp.open("w", newline="") as f:
