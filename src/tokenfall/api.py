@@ -860,3 +860,192 @@ def train_cost(params: float | None = None, tokens: float | None = None, model: 
     res = training.train_cost(params, tokens, [cat[h] for h in ids], mfu if mfu is not None else training.DEFAULT_MFU, gpus)
     res["model_source"] = src
     return res
+
+
+# ---- estimate: hardware you do not have, and traffic you do not have yet -----------------------------
+
+
+def _default_profile(dev: dict) -> tuple[str, str]:
+    """(profile, why) for a device: the engine family whose published measurements are closest to it."""
+    i, kind = dev["id"], dev["kind"]
+    if kind == "cpu":
+        return "llamacpp-cpu", "llama.cpp on CPU, calibrated on this machine's bench runs"
+    if kind == "apple":
+        return "llamacpp-metal", "llama.cpp Metal, fitted on the published Apple rows"
+    if i.startswith("rtx"):
+        return "llamacpp-cuda", "llama.cpp CUDA, fitted on the published consumer/workstation GPU rows"
+    if i.startswith("mi3"):
+        return "vllm-rocm", "vLLM on ROCm, fitted on MLPerf v4.1 AMD rows"
+    if kind == "tpu":
+        return "trt-llm-10", "no TPU measurements in the calibration set: TensorRT-LLM's profile borrowed (treat as optimistic)"
+    return "trt-llm-10", "TensorRT-LLM 10, fitted on MLPerf v4.1 NVIDIA rows"
+
+
+def _calibration_runs(run_ids: list[str] | None, db: str | None) -> list[dict]:
+    if not run_ids:
+        return []
+    ledger = Ledger(db)
+    try:
+        return [ledger.run(r) for r in run_ids]
+    finally:
+        ledger.close()
+
+
+def estimate(model: str | None = None, hardware: str = "h100-sxm", precision: str | None = None, batch: int | None = None,
+             input_tokens: int = 512, output_tokens: int = 256, tp: int | None = None, profile: str | None = None,
+             ttft_s: float | None = None, tpot_s: float | None = None, calibrate: list[str] | None = None, db: str | None = None) -> dict:
+    """Tokens/s, TTFT/TPOT and $/M of a model on hardware (catalog id or 'local') from the roofline and a fitted
+    engine profile; the best batch under the SLO unless ``batch`` is given. Labelled as an estimate throughout."""
+    from tokenfall.estimate import calibrate as cal
+    from tokenfall.estimate import roofline as rf
+
+    if input_tokens < 1 or output_tokens < 1:
+        raise TokenfallError("--input-tokens and --output-tokens must be >= 1")
+    if batch is not None and batch < 1 or tp is not None and tp < 1:
+        raise TokenfallError("--batch and --tp must be >= 1")
+    dev = cal.local_device() if hardware == "local" else rf.device(hardware)
+    if model and model.lower() in rf.PRESETS:
+        arch = rf.preset(model, precision or "bf16")
+    else:
+        info = models.resolve(model)
+        if info.kind == "remote":
+            raise TokenfallError(f"--model {model}: a server URL has no architecture to read; give a preset or a GGUF/HF path")
+        arch = rf.from_shape(models.architecture(info.path), precision)
+    local_rows = cal.bench_rows(_calibration_runs(calibrate, db), cal.local_device() if hardware != "local" else dev) if calibrate else []
+    profs = cal.profiles(local_rows)
+    name, why = (profile, "chosen with --profile") if profile else _default_profile(dev)
+    if name not in profs:
+        from tokenfall.registry import did_you_mean
+        raise did_you_mean(name, list(profs), "engine profile")
+    prof = profs[name]
+    ctx = input_tokens + output_tokens
+    if rf.tp_needed(arch, dev, ctx, max_g=tp or 8) is None:
+        g = tp or 8
+        m = rf.fits(arch, dev, 1, ctx, g)
+        raise TokenfallError(f"{arch.name} ({arch.precision}) does not fit {g}x {hardware}: needs {m['need_gb']:.1f} GB (weights "
+                             f"{m['weights_gb']:.1f} + one {ctx}-token context {m['kv_gb']:.2f}) > {m['have_gb']:.1f} GB usable")
+    degrees = (1,) if dev["kind"] in ("cpu", "apple") else (1, 2, 4, 8)  # one host: no tensor parallelism across CPUs here
+    candidates = [tp] if tp else [g for g in degrees if rf.fits(arch, dev, 1, ctx, g)["fits"]]
+    best = None
+    for g in candidates:
+        if batch is not None:
+            pt = rf.serve(arch, dev, prof, batch, input_tokens, output_tokens, g)
+            sw = None
+            if not pt["fits"]:
+                if tp:
+                    m = pt["memory"]
+                    raise TokenfallError(f"{arch.name} at batch {batch} does not fit {g}x {hardware}: needs {m['need_gb']:.1f} GB "
+                                         f"(weights {m['weights_gb']:.1f} + KV {m['kv_gb']:.1f}) > {m['have_gb']:.1f} GB usable; "
+                                         "lower --batch or raise --tp")
+                continue
+        else:
+            pt, sw = rf.best_under_slo(arch, dev, prof, input_tokens, output_tokens, g, ttft_s, tpot_s)
+            if pt is None:
+                continue
+        if best is None or pt["output_tokens_per_s"] / g > best[1]["output_tokens_per_s"] / best[0]:
+            best = (g, pt, sw)
+    if best is None:
+        if batch is not None:
+            raise TokenfallError(f"{arch.name} at batch {batch} does not fit {hardware} at any tensor-parallel degree up to 8; lower --batch")
+        raise TokenfallError(f"no batch meets the SLO on {hardware} (ttft {ttft_s}, tpot {tpot_s} s) at any tensor-parallel degree; "
+                             "relax --slo or pick faster hardware")
+    g, point, sweep = best
+    price_ids = dev.get("prices") or ([cost.local_default()] if dev["kind"] == "cpu" and hardware == "local" else [])
+    priced = []
+    for pid in price_ids:
+        p = cost.pricing(hardware=pid)
+        p = p.model_copy(update={"usd_per_hour": p.usd_per_hour * g, "watts": p.watts * g})
+        c = cost.price(p, point["input_tokens_per_s"], point["output_tokens_per_s"], point["prefill_share"],
+                       share_from="estimated: prefill vs decode time in the roofline")
+        priced.append({"price": pid, "price_kind": cost.catalog()[pid]["price_kind"], "usd_per_hour": p.usd_per_hour,
+                       "usd_per_m_input": c.usd_per_m_input, "usd_per_m_output": c.usd_per_m_output, "usd_per_m_blended": c.usd_per_m_blended})
+    calib = (f"median absolute error {prof.error:.0%} on the {prof.fitted_on} measurements it was fitted on" if prof.error is not None
+             else "UNCALIBRATED defaults (run `tokenfall bench` here and pass --calibrate RUN)")
+    return {"estimate": True, "model": arch.model_dump(), "hardware": {k: v for k, v in dev.items() if k != "prices"}, "tp": g,
+            "profile": prof.model_dump(), "profile_why": why, "calibration": calib, "point": point,
+            "sweep": [s for s in (sweep or []) if s["fits"]], "prices": priced,
+            "workload": {"input_tokens": input_tokens, "output_tokens": output_tokens, "ttft_s": ttft_s, "tpot_s": tpot_s},
+            "assumptions": [
+                f"ESTIMATE, not a measurement: roofline with engine profile {prof.name} ({why}); {calib}",
+                f"model: {arch.name}, {arch.n_params / 1e9:.3g}B parameters ({arch.n_active / 1e9:.3g}B active), weights "
+                f"{arch.weight_bytes / 1e9:.3g} GB as {arch.precision}, KV {arch.kv_bytes:g} bytes/element ({arch.source})",
+                f"hardware: {dev['name']} x{g} (tensor parallel), {dev['mem_bw_gbs']:g} GB/s, "
+                f"{(rf.peak_flops(dev, arch.precision) or 0) / 1e12:.4g} TFLOP/s dense ({dev['source']})",
+                f"closed loop at batch {point['batch']}: each of {point['batch']} streams prefills {input_tokens} tokens, then decodes "
+                f"{output_tokens}; decode at the mean context {input_tokens + output_tokens // 2}",
+                "memory: weights + KV of every full context within 90% of device memory",
+            ]}
+
+
+def validate_estimates(calibrate: list[str] | None = None, holdout: list[str] | None = None, db: str | None = None) -> dict:
+    """Predicted vs published (and vs this machine's bench runs) for every calibration row, with the errors."""
+    from tokenfall.estimate import calibrate as cal
+
+    dev = cal.local_device() if calibrate or holdout else None
+    local = cal.bench_rows(_calibration_runs(calibrate, db), dev) if calibrate else []
+    held = cal.bench_rows(_calibration_runs(holdout, db), dev) if holdout else []
+    return cal.validate(local, held)
+
+
+def scale(input_per_day: float, output_per_day: float, prefill_tok_s: float | None = None, decode_tok_s: float | None = None,
+          devices_per_replica: int | None = None, usd_per_device_hour: float | None = None, peak_to_mean: float = 2.0,
+          elastic: bool = False, headroom: float = 1.0, fixed_usd_per_month: float = 0.0, preset: str | None = None,
+          estimate_args: dict | None = None, api_usd_per_m: float | None = None, min_mmlu: float | None = None) -> dict:
+    """Traffic -> replicas, utilisation, $/M at that scale, the idle and fixed-cost shares, and the break-even
+    against an API price. Replica rates come from a preset (DeepSeek's disclosure), explicit numbers, or an estimate."""
+    import datetime as dt
+
+    from tokenfall.estimate import scale as sc
+
+    source, est = "given", None
+    if preset:
+        if preset != "deepseek-2025-02":
+            from tokenfall.registry import did_you_mean
+            raise did_you_mean(preset, ["deepseek-2025-02"], "scale preset")
+        d = sc.DEEPSEEK_2025_02
+        input_per_day, output_per_day = input_per_day or d["input_per_day"], output_per_day or d["output_per_day"]
+        prefill_tok_s, decode_tok_s = prefill_tok_s or d["prefill_tok_s"], decode_tok_s or d["decode_tok_s"]
+        devices_per_replica = devices_per_replica or d["devices_per_replica"]
+        usd_per_device_hour = d["usd_per_device_hour"] if usd_per_device_hour is None else usd_per_device_hour
+        elastic, peak_to_mean, source = True, d["peak_to_mean"], d["source"]
+    elif prefill_tok_s is None or decode_tok_s is None:
+        est = estimate(**(estimate_args or {}))
+        pt = est["point"]
+        # a replica's pure rates: prefill tokens per prefill-second, decode tokens per decode-second, at the estimated batch
+        busy = pt["input_tokens_per_s"] / max(pt["prefill_share"], 1e-12)
+        prefill_tok_s = prefill_tok_s or busy
+        decode_tok_s = decode_tok_s or pt["output_tokens_per_s"] / max(1 - pt["prefill_share"], 1e-12)
+        devices_per_replica = devices_per_replica or est["tp"]
+        if usd_per_device_hour is None:
+            if not est["prices"]:
+                raise TokenfallError("no catalog price for that hardware: give --usd-per-device-hour")
+            usd_per_device_hour = est["prices"][0]["usd_per_hour"] / est["tp"]
+            source = f"estimate ({est['profile']['name']}, {est['calibration']}); price {est['prices'][0]['price']}"
+        else:
+            source = f"estimate ({est['profile']['name']}, {est['calibration']})"
+    if devices_per_replica is None or usd_per_device_hour is None:
+        raise TokenfallError("give --devices-per-replica and --usd-per-device-hour with explicit replica rates")
+    res = sc.scale(input_per_day, output_per_day, prefill_tok_s, decode_tok_s, devices_per_replica, usd_per_device_hour,
+                   peak_to_mean, elastic, headroom, fixed_usd_per_month)
+    res |= {"inputs": {"input_per_day": input_per_day, "output_per_day": output_per_day, "prefill_tok_s": prefill_tok_s,
+                       "decode_tok_s": decode_tok_s, "devices_per_replica": devices_per_replica, "usd_per_device_hour": usd_per_device_hour,
+                       "peak_to_mean": peak_to_mean, "elastic": elastic, "headroom": headroom, "fixed_usd_per_month": fixed_usd_per_month},
+            "source": source, "estimate": est is not None}
+    if preset:
+        pub = sc.DEEPSEEK_2025_02["published"]
+        implied = pub["usd_per_day"] / (input_per_day + output_per_day) * 1e6
+        res["published"] = pub | {"usd_per_m_total": implied, "error": res["usd_per_m_total"] / implied - 1}
+    if api_usd_per_m is None and min_mmlu is not None:
+        from tokenfall.market import prices, trend
+
+        best = trend.cheapest_at(prices.load(), min_mmlu, dt.date.today())
+        if best:
+            api_usd_per_m = best[1]
+            res["api"] = {"usd_per_m": best[1], "model": best[0].model, "provider": best[0].provider, "date": best[0].date.isoformat(),
+                          "why": f"cheapest blended market price at MMLU >= {min_mmlu:g}"}
+    if api_usd_per_m is not None:
+        share = input_per_day / (input_per_day + output_per_day)
+        res.setdefault("api", {"usd_per_m": api_usd_per_m, "why": "given"})
+        res["break_even"] = sc.break_even(api_usd_per_m, share, prefill_tok_s, decode_tok_s, devices_per_replica, usd_per_device_hour,
+                                          peak_to_mean, elastic, fixed_usd_per_month)
+    return res

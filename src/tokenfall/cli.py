@@ -813,6 +813,131 @@ def train_cost(preset, params, tokens, hardware, mfu, gpus, as_json):
         out.print(f"- {a}", highlight=False)
 
 
+def _ids(value: str | None) -> list[str] | None:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+@cli.command()
+@click.option("-m", "--model", help="Preset (llama-2-70b, llama-3-8b, mixtral-8x7b, ...), a GGUF path or HF dir [default: the bundled model].")
+@click.option("--hardware", default="h100-sxm", show_default=True, help="Accelerator catalog id, or 'local' (this machine, peaks measured).")
+@click.option("--precision", help="Weight format: bf16, fp8, int8, q8_0, q4_k_m, q4_0, fp4 ... [default: the file's own, bf16 for presets].")
+@click.option("--batch", type=int, help="Concurrent streams [default: the best batch under --slo].")
+@click.option("--input-tokens", type=int, default=512, show_default=True)
+@click.option("--output-tokens", type=int, default=256, show_default=True)
+@click.option("--tp", type=int, help="Tensor-parallel degree [default: the cheapest per device that fits].")
+@click.option("--profile", help="Engine profile: trt-llm-10, trt-llm-9, vllm-rocm, llamacpp-cuda, llamacpp-metal, llamacpp-cpu.")
+@click.option("--slo", help="Latency SLO, seconds: ttft=2,tpot=0.05")
+@click.option("--calibrate", help="Bench runs of this machine (comma list) that fit the CPU profile.")
+@click.option("--validate", is_flag=True, help="Print predicted vs measured for every calibration row instead.")
+@click.option("--holdout", help="With --validate: bench runs to predict without fitting on them.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of tables.")
+@click.pass_context
+def estimate(ctx, model, hardware, precision, batch, input_tokens, output_tokens, tp, profile, slo, calibrate, validate, holdout, as_json):
+    """ESTIMATE tokens/s, TTFT/TPOT and $/M on hardware you don't have: roofline + engine profile fitted on
+    published measurements (MLPerf, llama.cpp tables) and on your own bench runs."""
+    from tokenfall import api
+
+    if validate:
+        v = api.validate_estimates(_ids(calibrate), _ids(holdout), db=ctx.obj["db"])
+        if as_json:
+            click.echo(json.dumps(v, indent=2, default=str))
+            return
+        t = Table(title="estimate vs measurement (output tokens/s)", title_justify="left")
+        for col in ("row", "profile", "hardware", "model", "predicted", "measured", "error"):
+            t.add_column(col, justify="right" if col in ("predicted", "measured", "error") else "left")
+        for r in v["rows"]:
+            t.add_row(r["id"] + (" (held out)" if r["held_out"] else ""), r["profile"], f"{r['n_devices']}x {r['device']}",
+                      f"{r['model']} {r['precision']}", f"{r['predicted']:,.1f}", f"{r['measured']:,.1f}", f"{r['error']:+.0%}")
+        out.print(t)
+        for name, p in v["profiles"].items():
+            err = "-" if p["error"] is None else f"{p['error']:.0%}"
+            out.print(f"{name}: eta_m {p['eta_m']:.3g}, eta_c {p['eta_c']:.3g}, eta_p {p['eta_p']:.3g}, per-layer {p['layer_s'] * 1e6:.3g} us; "
+                      f"fitted on {p['fitted_on']} rows, median |error| {err}", highlight=False)
+        out.print(f"median absolute error over the rows fitted on: {v['median_abs_error']:.1%}"
+                  + (f"; held out: {v['held_out_median_abs_error']:.1%}" if v["held_out_median_abs_error"] is not None else ""), highlight=False)
+        return
+    s = _slo(slo)
+    r = api.estimate(model, hardware, precision, batch, input_tokens, output_tokens, tp, profile, s.get("ttft_s"), s.get("tpot_s"),
+                     _ids(calibrate), db=ctx.obj["db"])
+    if as_json:
+        click.echo(json.dumps(r, indent=2, default=str))
+        return
+    pt = r["point"]
+    out.print(f"[bold]ESTIMATE[/bold] {r['model']['name']} ({r['model']['precision']}) on {r['tp']}x {r['hardware']['name']}, "
+              f"batch {pt['batch']} ({pt['bound']}-bound decode):", highlight=False)
+    out.print(f"  output {pt['output_tokens_per_s']:,.1f} tok/s, input {pt['input_tokens_per_s']:,.1f} tok/s; decode step "
+              f"{pt['decode_step_s'] * 1e3:.3g} ms, TTFT ~{pt['ttft_s'] * 1e3:.3g} ms, TPOT ~{pt['tpot_s'] * 1e3:.3g} ms; "
+              f"memory {pt['memory']['need_gb']:.1f} of {pt['memory']['have_gb']:.1f} GB", highlight=False)
+    for p in r["prices"]:
+        out.print(f"  {p['price']} ({p['price_kind']}, ${p['usd_per_hour']:.4g}/h): $/M input {p['usd_per_m_input']:.4g}, "
+                  f"output {p['usd_per_m_output']:.4g}, blended {p['usd_per_m_blended']:.4g}", highlight=False)
+    if not r["prices"]:
+        out.print("  no catalog price for this hardware: $/M not computed", highlight=False)
+    for a in r["assumptions"]:
+        out.print(f"- {a}", highlight=False)
+
+
+@cli.command()
+@click.option("--input-per-day", help="Input tokens per day, e.g. 608B.")
+@click.option("--output-per-day", help="Output tokens per day, e.g. 168B.")
+@click.option("--preset", help="deepseek-2025-02: DeepSeek's published 24-hour inputs.")
+@click.option("--prefill-tok-s", type=float, help="A replica's prefill tokens/s [default: from the estimate].")
+@click.option("--decode-tok-s", type=float, help="A replica's decode tokens/s [default: from the estimate].")
+@click.option("--devices-per-replica", type=int, help="Accelerators per replica [default: the estimate's TP].")
+@click.option("--usd-per-device-hour", type=float, help="$/accelerator-hour [default: the catalog price].")
+@click.option("--peak-to-mean", type=float, default=2.0, show_default=True, help="Diurnal traffic peak / mean (1 = flat).")
+@click.option("--elastic", is_flag=True, help="Provision replicas hour by hour (default: for the peak all day).")
+@click.option("--headroom", type=float, default=1.0, show_default=True, help="Capacity margin over the busy time (1.2 = 20%).")
+@click.option("--fixed-usd-per-month", type=float, default=0.0, show_default=True, help="Engineering, storage, monitoring ...")
+@click.option("--api-price", type=float, help="API $/M (total tokens) for break-even [default: market price at --min-mmlu].")
+@click.option("--min-mmlu", type=float, help="Capability to find the cheapest market API price for the break-even.")
+@click.option("-m", "--model", help="For the estimate: preset or model file [default: the bundled model].")
+@click.option("--hardware", default="h100-sxm", show_default=True, help="For the estimate: accelerator id or 'local'.")
+@click.option("--precision", help="For the estimate: weight format.")
+@click.option("--slo", help="For the estimate: ttft=2,tpot=0.05")
+@click.option("--input-tokens", type=int, default=512, show_default=True, help="For the estimate: tokens per request in.")
+@click.option("--output-tokens", type=int, default=256, show_default=True, help="For the estimate: tokens per request out.")
+@click.option("--calibrate", help="For the estimate on 'local': bench runs that fit the CPU profile.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of tables.")
+@click.pass_context
+def scale(ctx, input_per_day, output_per_day, preset, prefill_tok_s, decode_tok_s, devices_per_replica, usd_per_device_hour, peak_to_mean,
+          elastic, headroom, fixed_usd_per_month, api_price, min_mmlu, model, hardware, precision, slo, input_tokens, output_tokens, calibrate,
+          as_json):
+    """Economies of scale: daily traffic -> replicas, utilisation, $/M at that scale, idle and fixed-cost shares,
+    break-even against an API price."""
+    from tokenfall import api
+
+    s = _slo(slo)
+    est = {"model": model, "hardware": hardware, "precision": precision, "input_tokens": input_tokens, "output_tokens": output_tokens,
+           "ttft_s": s.get("ttft_s"), "tpot_s": s.get("tpot_s"), "calibrate": _ids(calibrate), "db": ctx.obj["db"]}
+    r = api.scale(_number(input_per_day, "--input-per-day") or 0.0, _number(output_per_day, "--output-per-day") or 0.0, prefill_tok_s,
+                  decode_tok_s, devices_per_replica, usd_per_device_hour, peak_to_mean, elastic, headroom, fixed_usd_per_month, preset,
+                  est, api_price, min_mmlu)
+    if as_json:
+        click.echo(json.dumps(r, indent=2, default=str))
+        return
+    i = r["inputs"]
+    out.print(f"{'ESTIMATE: ' if r['estimate'] else ''}{i['input_per_day']:.4g} input + {i['output_per_day']:.4g} output tokens/day; "
+              f"a replica of {i['devices_per_replica']} devices does {i['prefill_tok_s']:,.0f} prefill / {i['decode_tok_s']:,.0f} decode tok/s "
+              f"at ${i['usd_per_device_hour']:.4g}/device-hour ({r['source']})", highlight=False)
+    out.print(f"  replicas: {r['replicas_avg_busy']:.2f} busy on average, {r['replicas_avg_provisioned']:.2f} provisioned "
+              f"({'elastic' if i['elastic'] else 'fixed for the peak'}, peak {r['replicas_peak']}, peak/mean traffic {i['peak_to_mean']:.3g})", highlight=False)
+    out.print(f"  utilisation {r['utilisation']:.1%} (idle share of cost {r['idle_share']:.1%}, fixed share {r['fixed_share']:.1%}); "
+              f"${r['usd_per_day']:,.0f}/day", highlight=False)
+    out.print(f"  [bold]$/M total tokens {r['usd_per_m_total']:.4g}[/bold] (input {r['usd_per_m_input'] or 0:.4g}, "
+              f"output {r['usd_per_m_output'] or 0:.4g}, split by busy time)", highlight=False)
+    if r.get("published"):
+        p = r["published"]
+        out.print(f"  published: {p['avg_nodes']} average / {p['peak_nodes']} peak nodes, ${p['usd_per_day']:,.0f}/day = "
+                  f"${p['usd_per_m_total']:.4g}/M; reproduced within {p['error']:+.1%}", highlight=False)
+    if r.get("break_even"):
+        b, a = r["break_even"], r["api"]
+        who = f" ({a['model']}, {a['provider']}, {a['date']})" if a.get("model") else ""
+        out.print(f"  API at ${a['usd_per_m']:.4g}/M{who}: " + (f"self-hosting breaks even at {b['tokens_per_day']:.3g} tokens/day "
+                  f"({b['replicas_peak']} replica(s) at the peak)" if b["tokens_per_day"] else "self-hosting never breaks even below 1e14 tokens/day"),
+                  highlight=False)
+
+
 def _default_tasks(limit: int) -> tuple[list, str]:
     """HellaSwag dev pairs when a data directory holds them ($TOKENFALL_DATA, ./data, ../shared/data), else
     the built-in synthetic choice tasks; the package itself ships no benchmark text."""

@@ -159,3 +159,42 @@ def lineage_of(path: Path) -> dict[str, str]:
 
     reader = GGUFReader(path)
     return {k.removeprefix("tokenfall."): f.contents() for k, f in reader.fields.items() if k.startswith("tokenfall.")}
+
+
+def architecture(path: str | Path) -> dict:
+    """Transformer shape of a GGUF file or HF directory (layers, widths, heads, experts) plus parameters and bytes:
+    what an analytical cost estimate needs, read from metadata only (no weights loaded)."""
+    p = Path(path)
+    if p.is_dir():
+        try:
+            cfg = json.loads((p / "config.json").read_text())
+        except (OSError, json.JSONDecodeError) as e:
+            raise TokenfallError(f"model '{p}': cannot read config.json ({e})") from e
+        cfg = cfg.get("text_config", cfg)
+        info = hf_info(p)
+        heads = cfg["num_attention_heads"]
+        shape = {"n_layers": cfg["num_hidden_layers"], "d_model": cfg["hidden_size"], "n_heads": heads,
+                 "n_kv_heads": cfg.get("num_key_value_heads", heads), "head_dim": cfg.get("head_dim") or cfg["hidden_size"] // heads,
+                 "d_ff": cfg.get("intermediate_size"), "vocab": cfg.get("vocab_size"),
+                 "n_experts": cfg.get("num_local_experts") or cfg.get("num_experts"), "n_experts_used": cfg.get("num_experts_per_tok")}
+    else:
+        from gguf import GGUFReader
+
+        info = gguf_info(p)
+        reader = GGUFReader(p)
+        arch = info.architecture
+
+        def field(key: str):
+            f = reader.fields.get(f"{arch}.{key}")
+            return None if f is None else f.contents()
+
+        heads = field("attention.head_count")
+        d = field("embedding_length")
+        kv = field("attention.head_count_kv")
+        shape = {"n_layers": field("block_count"), "d_model": d, "n_heads": heads, "n_kv_heads": kv if kv is not None else heads,
+                 "head_dim": field("attention.key_length") or (d // heads if d and heads else None), "d_ff": field("feed_forward_length"),
+                 "vocab": field("vocab_size") or len(reader.fields["tokenizer.ggml.tokens"].contents()),
+                 "n_experts": field("expert_count"), "n_experts_used": field("expert_used_count")}
+    if not shape["n_layers"] or not shape["n_heads"]:
+        raise TokenfallError(f"model '{p}': no layer/head counts in its metadata; give an architecture preset instead")
+    return shape | {"name": info.name, "n_params": info.n_params, "weight_bytes": info.size_bytes, "quant_type": info.quant_type}

@@ -1,0 +1,80 @@
+"""Economies of scale: what a traffic level does to the cost per token.
+
+A replica (g devices) spends ``input / prefill_rate + output / decode_rate`` seconds on a day's tokens.
+Traffic follows a diurnal profile (hourly shares, peak/mean given); replicas are provisioned per hour
+(elastic) or for the peak all day (fixed), always in whole replicas and at least one. Cost is
+provisioned replica-hours times the hourly price; utilisation is busy time over provisioned time.
+"""
+
+from __future__ import annotations
+
+import math
+
+from tokenfall.errors import TokenfallError
+
+# DeepSeek's 24-hour disclosure (2025-02-27/28), deepseek-ai/open-infra-index @56d8685,
+# "Day 6: One More Thing, DeepSeek-V3/R1 Inference System Overview" (shared/research/hardware.md section 5)
+DEEPSEEK_2025_02 = {
+    "input_per_day": 608e9, "output_per_day": 168e9, "prefill_tok_s": 73.7e3, "decode_tok_s": 14.8e3, "devices_per_replica": 8,
+    "usd_per_device_hour": 2.0, "elastic": True, "peak_to_mean": 278 / 226.75,
+    "published": {"avg_nodes": 226.75, "peak_nodes": 278, "usd_per_day": 87072.0},
+    "source": "DeepSeek V3/R1 inference system overview (2025-02-28): 608B input (56.3% cache hits) and 168B output tokens in "
+              "24 h, ~73.7k input tok/s per H800 node in prefill, ~14.8k output tok/s per node in decode, average 226.75 and "
+              "peak 278 nodes of 8 H800, $2 per GPU-hour assumed, $87,072 per day",
+}
+
+
+def diurnal(peak_to_mean: float) -> list[float]:
+    """24 hourly traffic shares with mean 1 and the given peak/mean: a raised cosine peaking at hour 14."""
+    if peak_to_mean < 1:
+        raise TokenfallError(f"--peak-to-mean {peak_to_mean}: must be >= 1 (1 = flat traffic)")
+    amp = min(peak_to_mean - 1, 1.0)  # a cosine can swing at most to zero at night
+    shares = [1 + amp * math.cos(2 * math.pi * (h - 14) / 24) for h in range(24)]
+    if peak_to_mean - 1 > 1.0:  # sharper than a cosine allows: concentrate into the busiest hours
+        k = math.log(peak_to_mean) / math.log(2.0)
+        shares = [s ** k for s in shares]
+    mean = sum(shares) / 24
+    return [s / mean for s in shares]
+
+
+def scale(input_per_day: float, output_per_day: float, prefill_tok_s: float, decode_tok_s: float, devices_per_replica: int,
+          usd_per_device_hour: float, peak_to_mean: float = 1.0, elastic: bool = False, headroom: float = 1.0,
+          fixed_usd_per_month: float = 0.0) -> dict:
+    for name, v in (("--input-per-day", input_per_day), ("--output-per-day", output_per_day)):
+        if v < 0:
+            raise TokenfallError(f"{name} must be >= 0")
+    if input_per_day + output_per_day <= 0:
+        raise TokenfallError("no traffic: give --input-per-day and/or --output-per-day")
+    if prefill_tok_s <= 0 or decode_tok_s <= 0 or devices_per_replica < 1 or usd_per_device_hour < 0 or headroom < 1:
+        raise TokenfallError("replica rates must be > 0, devices per replica >= 1, price >= 0, headroom >= 1")
+    busy_s = input_per_day / prefill_tok_s + output_per_day / decode_tok_s   # replica-seconds of work per day
+    shares = diurnal(peak_to_mean)
+    need = [busy_s / 86400 * s * headroom for s in shares]                    # replicas busy in each hour
+    if elastic:
+        prov = [max(1, math.ceil(n - 1e-9)) for n in need]
+    else:
+        prov = [max(1, math.ceil(max(need) - 1e-9))] * 24
+    replica_hours = float(sum(prov))
+    usd_day = replica_hours * devices_per_replica * usd_per_device_hour + fixed_usd_per_month * 12 / 365
+    tokens = input_per_day + output_per_day
+    util = busy_s / 3600 / replica_hours
+    hw_day = replica_hours * devices_per_replica * usd_per_device_hour
+    return {"replica_seconds_per_day": busy_s, "replicas_avg_busy": busy_s / 86400, "replicas_peak": max(prov),
+            "replicas_avg_provisioned": replica_hours / 24, "utilisation": util, "usd_per_day": usd_day,
+            "usd_per_m_total": usd_day / tokens * 1e6,
+            "usd_per_m_input": (hw_day * (input_per_day / prefill_tok_s) / busy_s if busy_s else 0) / input_per_day * 1e6 if input_per_day else None,
+            "usd_per_m_output": (hw_day * (output_per_day / decode_tok_s) / busy_s if busy_s else 0) / output_per_day * 1e6 if output_per_day else None,
+            "idle_share": 1 - util, "fixed_share": (fixed_usd_per_month * 12 / 365) / usd_day if usd_day else 0.0,
+            "hourly_replicas": prov}
+
+
+def break_even(api_usd_per_m: float, input_share: float, prefill_tok_s: float, decode_tok_s: float, devices_per_replica: int,
+               usd_per_device_hour: float, peak_to_mean: float, elastic: bool, fixed_usd_per_month: float = 0.0) -> dict:
+    """The smallest daily traffic (log grid, 1e4..1e14 tokens/day) at which self-hosting costs no more per token than the API."""
+    grid = [10 ** (4 + k / 20) for k in range(201)]
+    for t in grid:
+        s = scale(t * input_share, t * (1 - input_share), prefill_tok_s, decode_tok_s, devices_per_replica, usd_per_device_hour,
+                  peak_to_mean, elastic, fixed_usd_per_month=fixed_usd_per_month)
+        if s["usd_per_m_total"] <= api_usd_per_m:
+            return {"tokens_per_day": t, "usd_per_m_total": s["usd_per_m_total"], "replicas_peak": s["replicas_peak"]}
+    return {"tokens_per_day": None, "usd_per_m_total": None, "replicas_peak": None}

@@ -1,0 +1,64 @@
+"""`tokenfall estimate` and `tokenfall scale` through the real CLI; the CPU profile fitted on a real bench run."""
+
+import json
+
+import pytest
+
+from tests.conftest import cli
+
+
+@pytest.fixture(scope="module")
+def bench_run(tmp_path_factory):
+    db = str(tmp_path_factory.mktemp("estimate") / "ledger.sqlite")
+    r = cli("--db", db, "bench", "-c", "1,4", "-n", "4", "--warmup", "1", "--input-tokens", "16", "--output-tokens", "16", "--json")
+    assert r.returncode == 0, r.stderr
+    return db, json.loads(r.stdout)["id"]
+
+
+def test_validate_prints_every_row_and_the_median(bench_run):
+    db, run_id = bench_run
+    r = cli("--db", db, "estimate", "--validate", "--calibrate", run_id, "--json")
+    assert r.returncode == 0, r.stderr
+    v = json.loads(r.stdout)
+    mine = [x for x in v["rows"] if x["profile"] == "llamacpp-cpu"]
+    assert [x["id"] for x in mine] == [f"bench-{run_id}-c1", f"bench-{run_id}-c4"]
+    assert v["profiles"]["llamacpp-cpu"]["fitted_on"] == 2 and v["median_abs_error"] <= 0.20
+    text = cli("--db", db, "estimate", "--validate")
+    assert text.returncode == 0 and "mlperf-v4.0-h100-sxmx8-offline" in text.stdout and "median absolute error" in text.stdout
+
+
+def test_local_estimate_uses_the_calibrated_profile(bench_run):
+    db, run_id = bench_run
+    r = cli("--db", db, "estimate", "--hardware", "local", "--calibrate", run_id, "--batch", "4", "--input-tokens", "16",
+            "--output-tokens", "16", "--json")
+    assert r.returncode == 0, r.stderr
+    e = json.loads(r.stdout)
+    assert e["profile"]["name"] == "llamacpp-cpu" and e["profile"]["fitted_on"] == 2 and e["point"]["batch"] == 4
+    assert e["hardware"]["source"].startswith("measured here") and e["prices"][0]["usd_per_m_output"] > 0
+    text = cli("--db", db, "estimate", "--hardware", "local")
+    assert text.returncode == 0 and "UNCALIBRATED" in text.stdout
+
+
+def test_scale_reproduces_deepseek_and_estimates_a_fleet():
+    r = cli("scale", "--preset", "deepseek-2025-02")
+    assert r.returncode == 0, r.stderr
+    assert "reproduced within +0.3%" in r.stdout
+    r = cli("scale", "--input-per-day", "2B", "--output-per-day", "500M", "-m", "llama-3-8b", "--hardware", "h100-sxm",
+            "--slo", "tpot=0.05", "--api-price", "0.2", "--json")
+    assert r.returncode == 0, r.stderr
+    s = json.loads(r.stdout)
+    assert s["estimate"] and s["replicas_peak"] >= 1 and s["break_even"]["tokens_per_day"] is not None
+
+
+def test_bad_estimate_inputs_exit_2_with_one_line():
+    cases = [(["estimate", "--hardware", "h100-sxmm"], "Did you mean 'h100-sxm'"),
+             (["estimate", "-m", "llama-3.1-405b", "--hardware", "l4"], "does not fit 8x l4: needs"),
+             (["estimate", "-m", "llama-2-70b", "--hardware", "h100-sxm", "--tp", "1", "--batch", "4096"], "does not fit 1x h100-sxm"),
+             (["estimate", "--profile", "tensorrt"], "unknown engine profile"),
+             (["estimate", "--calibrate", "no-such-run"], "no-such-run"),
+             (["scale", "--preset", "deepsek"], "Did you mean 'deepseek-2025-02'"),
+             (["scale", "--input-per-day", "lots"], "--input-per-day lots")]
+    for args, needle in cases:
+        r = cli(*args)
+        assert r.returncode == 2, (args, r.stdout, r.stderr)
+        assert needle in r.stderr and "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1, (args, r.stderr)
