@@ -851,13 +851,19 @@ def train_cost(params: float | None = None, tokens: float | None = None, model: 
         params, tokens = params or pn, tokens or pt
     if params is None or tokens is None:
         raise TokenfallError("give --model PRESET or both --params and --tokens")
+    from tokenfall.estimate import roofline as rf
+
     cat = cost.catalog()
-    ids = hardware or [k for k, e in cat.items() if e.get("peak_tflops_bf16")]
+    # each price offering gets the dense 16-bit peak of the device that lists it
+    peak = {pid: (d["tflops"].get("bf16") or d["tflops"].get("fp16"), d["source"]) for d in rf.devices().values() for pid in d["prices"]
+            if d["tflops"].get("bf16") or d["tflops"].get("fp16")}
+    ids = hardware or [k for k in cat if k in peak and cat[k]["price_kind"] in ("on-demand", "reserved-1yr")]
     for h in ids:
         if h not in cat:
             from tokenfall.registry import did_you_mean
             raise did_you_mean(h, list(cat), "hardware")
-    res = training.train_cost(params, tokens, [cat[h] for h in ids], mfu if mfu is not None else training.DEFAULT_MFU, gpus)
+    accel = [cat[h] | ({"peak_tflops": peak[h][0], "peak_source": peak[h][1]} if h in peak else {}) for h in ids]
+    res = training.train_cost(params, tokens, accel, mfu if mfu is not None else training.DEFAULT_MFU, gpus)
     res["model_source"] = src
     return res
 

@@ -160,7 +160,7 @@ def test_model_cards_match_run_names():
 
 
 def test_train_cost_arithmetic():
-    v100 = {"id": "v", "peak_tflops_bf16": 125, "usd_per_hour": 1.5, "includes_energy": True, "watts": 300, "date": "2020",
+    v100 = {"id": "v", "peak_tflops": 125, "usd_per_hour": 1.5, "includes_energy": True, "watts": 300, "date": "2020",
             "price_kind": "on-demand", "source": "s"}
     r = training.train_cost(175e9, 300e9, [v100], mfu=0.4, n_accelerators=1000)
     row = r["rows"][0]
@@ -172,7 +172,7 @@ def test_train_cost_arithmetic():
     with pytest.raises(TokenfallError, match="--mfu"):
         training.train_cost(1e9, 1e9, [v100], mfu=0)
     with pytest.raises(TokenfallError, match="no peak"):
-        training.train_cost(1e9, 1e9, [v100 | {"peak_tflops_bf16": None}])
+        training.train_cost(1e9, 1e9, [v100 | {"peak_tflops": None}])
 
 
 def test_gpt3_training_is_cheaper_on_newer_hardware():

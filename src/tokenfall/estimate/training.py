@@ -37,7 +37,7 @@ def train_cost(params: float, tokens: float, accelerators: list[dict], mfu: floa
     flops = 6.0 * params * tokens
     rows = []
     for e in accelerators:
-        peak = e.get("peak_tflops_bf16")
+        peak = e.get("peak_tflops")
         if not peak:
             raise TokenfallError(f"--hardware {e['id']}: no peak FLOP/s in the catalog for it; pick an accelerator with one")
         hours = flops / (peak * 1e12 * mfu) / 3600.0
@@ -47,6 +47,8 @@ def train_cost(params: float, tokens: float, accelerators: list[dict], mfu: floa
                      "accelerator_hours": hours, "usd": hours * hour_usd,
                      "days": hours / n_accelerators / 24.0 if n_accelerators else None,
                      "sources": [f"price: {e['source']} ({e['date']})", f"peak: {e.get('peak_source', 'catalog')}"]})
+    if not rows:
+        raise TokenfallError("no accelerator to price: give --hardware with catalog price ids")
     return {"params": params, "tokens": tokens, "flops": flops, "mfu": mfu, "n_accelerators": n_accelerators, "rows": rows,
             "assumptions": ["FLOPs = 6·N·D (Kaplan et al. 2020, 'Scaling Laws for Neural Language Models'): no attention, "
                             "no recomputation, one epoch", f"MFU {mfu:g}: " + (MFU_SOURCE if mfu == DEFAULT_MFU else "given by user"),
