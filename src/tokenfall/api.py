@@ -931,6 +931,9 @@ def estimate(model: str | None = None, hardware: str = "h100-sxm", precision: st
         raise TokenfallError(f"{arch.name} ({arch.precision}) does not fit {g}x {hardware}: needs {m['need_gb']:.1f} GB (weights "
                              f"{m['weights_gb']:.1f} + one {ctx}-token context {m['kv_gb']:.2f}) > {m['have_gb']:.1f} GB usable")
     degrees = (1,) if dev["kind"] in ("cpu", "apple") else (1, 2, 4, 8)  # one host: no tensor parallelism across CPUs here
+    if tp and tp not in degrees:
+        raise TokenfallError(f"--tp {tp}: {hardware} is one host, so only --tp 1" if len(degrees) == 1
+                             else f"--tp {tp}: the estimate models tensor-parallel degrees 1, 2, 4 or 8")
     candidates = [tp] if tp else [g for g in degrees if rf.fits(arch, dev, 1, ctx, g)["fits"]]
     best = None
     for g in candidates:
