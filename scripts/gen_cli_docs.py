@@ -10,10 +10,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tokenfall.cli import cli
 from tokenfall.engines import ENGINES
 from tokenfall.levers import LEVERS
 
-COMMANDS = ["", "bench", "eval", "convert", "quantize", "prune", "sparsify", "distill", "models", "runs", "show", "export", "mock-server"]
+COMMANDS = ["", *cli.commands]  # every command, in the order the CLI defines them
 
 
 def main() -> None:
