@@ -86,6 +86,15 @@ def cli(*args, timeout=600, env=None):
                           env={**os.environ, "COLUMNS": "200", **(env or {})})
 
 
+def bench_run(db: str, *args: str) -> str:
+    """A real `tokenfall bench --json` of the bundled model into ``db``; its run id."""
+    import json
+
+    r = cli("--db", db, "bench", *args, "--json")
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)["id"]
+
+
 ARTIFACTS = Path(os.environ.get("TOKENFALL_TEST_ARTIFACTS", ROOT / "test-artifacts"))
 
 

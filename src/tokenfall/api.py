@@ -608,6 +608,11 @@ def _run_model(run: dict) -> dict:
     return ((run.get("engine") or {}).get("model")) or (run.get("fingerprint") or {}).get("model") or {}
 
 
+def _run_model_name(m: dict) -> str:
+    """The strings a model card is matched against: the GGUF name, the file path, the reference."""
+    return " ".join(str(m.get(k) or "") for k in ("name", "path", "ref")).strip()
+
+
 def _run_price(run: dict, kind: str, weights: tuple[float, float], slo_attainment: float = 0.9) -> tuple[float, str]:
     """A run's own $/M (input, output or blended at ``weights``): an optimize run's chosen configuration, or a bench
     run's cheapest level that met its SLO (every level when none had an SLO)."""
@@ -646,14 +651,10 @@ def _deployment(run_id: str, kind: str, weights, score: float | None, db: str | 
 
     from tokenfall.market import prices
 
-    ledger = Ledger(db)
-    try:
-        run = ledger.run(run_id)
-    finally:
-        ledger.close()
+    run = show(run_id, db)
     usd, what = _run_price(run, kind, weights)
     m = _run_model(run)
-    name = " ".join(str(m.get(k) or "") for k in ("name", "path", "ref")).strip() or "unknown model"
+    name = _run_model_name(m) or "unknown model"
     card = prices.card_for(name)
     if score is not None:
         mmlu, src = score, "given with --score"
@@ -806,15 +807,11 @@ def margin(model: str, run_id: str | None = None, usd_per_m: float | None = None
             raise TokenfallError(f"--cost {usd_per_m}: must be > 0")
         cost_usd, cost_from = usd_per_m, "given with --cost"
     else:
-        ledger = Ledger(db)
-        try:
-            run = ledger.run(run_id)
-        finally:
-            ledger.close()
+        run = show(run_id, db)
         measured, what = _run_price(run, price_kind, weights)
         m = _run_model(run)
         target = card
-        mine_card = prices.card_for(" ".join(str(m.get(k) or "") for k in ("name", "path", "ref")))
+        mine_card = prices.card_for(_run_model_name(m))
         if mine_card and target and mine_card == target:
             cost_usd, cost_from = measured, what
         else:

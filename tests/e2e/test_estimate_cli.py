@@ -4,19 +4,17 @@ import json
 
 import pytest
 
-from tests.conftest import cli
+from tests.conftest import bench_run, cli
 
 
 @pytest.fixture(scope="module")
-def bench_run(tmp_path_factory):
+def bench(tmp_path_factory):
     db = str(tmp_path_factory.mktemp("estimate") / "ledger.sqlite")
-    r = cli("--db", db, "bench", "-c", "1,4", "-n", "4", "--warmup", "1", "--input-tokens", "16", "--output-tokens", "16", "--json")
-    assert r.returncode == 0, r.stderr
-    return db, json.loads(r.stdout)["id"]
+    return db, bench_run(db, "-c", "1,4", "-n", "4", "--warmup", "1", "--input-tokens", "16", "--output-tokens", "16")
 
 
-def test_validate_prints_every_row_and_the_median(bench_run):
-    db, run_id = bench_run
+def test_validate_prints_every_row_and_the_median(bench):
+    db, run_id = bench
     r = cli("--db", db, "estimate", "--validate", "--calibrate", run_id, "--json")
     assert r.returncode == 0, r.stderr
     v = json.loads(r.stdout)
@@ -27,8 +25,8 @@ def test_validate_prints_every_row_and_the_median(bench_run):
     assert text.returncode == 0 and "mlperf-v4.0-h100-sxmx8-offline" in text.stdout and "median absolute error" in text.stdout
 
 
-def test_local_estimate_uses_the_calibrated_profile(bench_run):
-    db, run_id = bench_run
+def test_local_estimate_uses_the_calibrated_profile(bench):
+    db, run_id = bench
     r = cli("--db", db, "estimate", "--hardware", "local", "--calibrate", run_id, "--batch", "4", "--input-tokens", "16",
             "--output-tokens", "16", "--json")
     assert r.returncode == 0, r.stderr

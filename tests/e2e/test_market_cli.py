@@ -4,19 +4,17 @@ import json
 
 import pytest
 
-from tests.conftest import cli, draw_in_chromium
+from tests.conftest import bench_run, cli, draw_in_chromium
 
 
 @pytest.fixture(scope="module")
-def bench_run(tmp_path_factory):
+def bench(tmp_path_factory):
     db = str(tmp_path_factory.mktemp("market") / "ledger.sqlite")
-    r = cli("--db", db, "bench", "-c", "1,2", "-n", "2", "--warmup", "0", "--input-tokens", "8", "--output-tokens", "4", "--json")
-    assert r.returncode == 0, r.stderr
-    return db, json.loads(r.stdout)["id"]
+    return db, bench_run(db, "-c", "1,2", "-n", "2", "--warmup", "0", "--input-tokens", "8", "--output-tokens", "4")
 
 
-def test_curve_gpt3_with_a_bench_run(bench_run, tmp_path):
-    db, run_id = bench_run
+def test_curve_gpt3_with_a_bench_run(bench, tmp_path):
+    db, run_id = bench
     out = tmp_path / "curve"
     r = cli("--db", db, "curve", "--threshold", "gpt-3", "--with", run_id, "-o", str(out), "--json")
     assert r.returncode == 0, r.stderr
@@ -37,8 +35,8 @@ def test_curve_gpt3_with_a_bench_run(bench_run, tmp_path):
     assert text.returncode == 0 and "decline factor per year" in text.stdout and "your deployment" in text.stdout
 
 
-def test_margin_from_a_measured_run_scales_by_active_parameters(bench_run):
-    db, run_id = bench_run
+def test_margin_from_a_measured_run_scales_by_active_parameters(bench):
+    db, run_id = bench
     r = cli("--db", db, "margin", "Llama 3.1 8B", "--run", run_id, "--json")
     assert r.returncode == 0, r.stderr
     m = json.loads(r.stdout)
