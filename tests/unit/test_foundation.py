@@ -1,5 +1,6 @@
 """Package-level promises: cheap import, lazy registry with did-you-mean, model references."""
 
+import signal
 import subprocess
 import sys
 
@@ -55,3 +56,22 @@ def test_engine_options_are_validated(smollm):
         create("llamacpp", smollm, {"bogus": 1})
     with pytest.raises(TokenfallError, match="needs a server URL"):
         create("openai", smollm, {})
+
+
+def test_ctrl_c_during_model_loading_is_not_lost(smollm):
+    """A model load calls back into Python for every log line; Ctrl-C landing there used to vanish."""
+    code = ("import sys, llama_cpp\nfrom tokenfall.models.llama import load_model\n"
+            "try:\n"
+            "    for i in range(100000):\n"
+            "        llama_cpp.llama_model_free(load_model(sys.argv[1], vocab_only=True))\n"
+            "        if i == 2: print('loading', flush=True)\n"
+            "except KeyboardInterrupt:\n"
+            "    print('interrupted', flush=True)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code, smollm.path], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "loading"
+    proc.send_signal(signal.SIGINT)
+    try:
+        out, _ = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert out.strip() == "interrupted"
