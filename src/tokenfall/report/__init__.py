@@ -6,7 +6,9 @@ from __future__ import annotations
 import html
 import json
 import os
+import shutil
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 from tokenfall.errors import TokenfallError
@@ -223,53 +225,58 @@ def page(title: str, body: list[str], specs: list[tuple[str, dict]]) -> str:
             f"<h1>{html.escape(title)}</h1>{''.join(body)}<script>{script}</script></body></html>")
 
 
-def out_dir_ready(out: Path, flag: str) -> Path:
-    """Create ``out`` and a temporary directory inside it (renamed into place file by file when done)."""
+@contextmanager
+def staged(out: Path, flag: str):
+    """A temporary directory inside ``out``, created with it. When the block succeeds, every file written there
+    is renamed into ``out`` (a reader never sees a half-written file); either way the directory is removed."""
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise TokenfallError(f"{flag} {out}: cannot create it ({e.strerror})") from e
-    return Path(tempfile.mkdtemp(dir=out, prefix=".tmp-"))
+    tmp = Path(tempfile.mkdtemp(dir=out, prefix=".tmp-"))
+    try:
+        yield tmp
+        for f in sorted(tmp.iterdir()):
+            os.replace(f, out / f.name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def render(runs: list[dict], out_dir: str | Path) -> dict:
     """Write report.html, report.md and one PNG per chart into ``out_dir`` (atomically: a temporary
     directory renamed into place file by file). Returns the paths."""
     out = Path(out_dir)
-    tmp = out_dir_ready(out, "--report-dir")
-    body, md, pngs, specs = [], ["# tokenfall report", ""], [], []
-    for run in runs:
-        s = run["summary"] or {}
-        body.append(f"<h2>{html.escape(run['kind'])} run {html.escape(run['id'])}</h2>")
-        md += [f"## {run['kind']} run {run['id']}", ""]
-        if run["kind"] == "optimize" and s.get("baseline"):
-            h = headline(s)
-            body.append(f"<p class='headline'>{html.escape(h)}</p>")
-            md += [f"**{h}**", ""]
-            if s.get("chosen"):
-                line = f"Chosen: {_config_text(s['chosen'])} (bench run {s['chosen']['bench_run']})"
-                body.append(f"<p>{html.escape(line)}</p>")
-                md += [line, ""]
-            for c in charts(s, (run["config"].get("gate") or {}).get("max_kld")):
-                cid = f"{run['id']}-{c['id']}"
-                specs.append((cid, _plotly_figure(c)))
-                body.append(f"<div class='chart' id='{html.escape(cid)}'></div>")
-                png = f"{run['id']}-{c['id']}.png"
-                _png(c, tmp / png)
-                pngs.append(png)
-                md += [f"![{c['title']}]({png})", ""]
-        for title, head, rows in sections(run):
-            body.append(f"<h3>{html.escape(title)}</h3>" + _table(head, rows))
-            md += [f"### {title}", "", _md_table(head, rows), ""]
-        if run["kind"] == "optimize":
-            body.append("<h3>Assumptions</h3><ul>" + "".join(f"<li>{html.escape(a)}</li>" for a in s.get("assumptions", [])) + "</ul>")
-            md += ["### Assumptions", ""] + [f"- {a}" for a in s.get("assumptions", [])] + [""]
-        env = _environment(run)
-        body.append("<h3>Environment</h3>" + _table(["", ""], env))
-        md += ["### Environment", "", _md_table(["", ""], env), ""]
-    (tmp / "report.html").write_text(page("tokenfall report", body, specs), encoding="utf-8")
-    (tmp / "report.md").write_text("\n".join(md), encoding="utf-8")
-    for name in pngs + ["report.html", "report.md"]:
-        os.replace(tmp / name, out / name)
-    tmp.rmdir()
+    with staged(out, "--report-dir") as tmp:
+        body, md, pngs, specs = [], ["# tokenfall report", ""], [], []
+        for run in runs:
+            s = run["summary"] or {}
+            body.append(f"<h2>{html.escape(run['kind'])} run {html.escape(run['id'])}</h2>")
+            md += [f"## {run['kind']} run {run['id']}", ""]
+            if run["kind"] == "optimize" and s.get("baseline"):
+                h = headline(s)
+                body.append(f"<p class='headline'>{html.escape(h)}</p>")
+                md += [f"**{h}**", ""]
+                if s.get("chosen"):
+                    line = f"Chosen: {_config_text(s['chosen'])} (bench run {s['chosen']['bench_run']})"
+                    body.append(f"<p>{html.escape(line)}</p>")
+                    md += [line, ""]
+                for c in charts(s, (run["config"].get("gate") or {}).get("max_kld")):
+                    cid = f"{run['id']}-{c['id']}"
+                    specs.append((cid, _plotly_figure(c)))
+                    body.append(f"<div class='chart' id='{html.escape(cid)}'></div>")
+                    png = f"{run['id']}-{c['id']}.png"
+                    _png(c, tmp / png)
+                    pngs.append(png)
+                    md += [f"![{c['title']}]({png})", ""]
+            for title, head, rows in sections(run):
+                body.append(f"<h3>{html.escape(title)}</h3>" + _table(head, rows))
+                md += [f"### {title}", "", _md_table(head, rows), ""]
+            if run["kind"] == "optimize":
+                body.append("<h3>Assumptions</h3><ul>" + "".join(f"<li>{html.escape(a)}</li>" for a in s.get("assumptions", [])) + "</ul>")
+                md += ["### Assumptions", ""] + [f"- {a}" for a in s.get("assumptions", [])] + [""]
+            env = _environment(run)
+            body.append("<h3>Environment</h3>" + _table(["", ""], env))
+            md += ["### Environment", "", _md_table(["", ""], env), ""]
+        (tmp / "report.html").write_text(page("tokenfall report", body, specs), encoding="utf-8")
+        (tmp / "report.md").write_text("\n".join(md), encoding="utf-8")
     return {"html": str(out / "report.html"), "markdown": str(out / "report.md"), "png": [str(out / p) for p in pngs]}

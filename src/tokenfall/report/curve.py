@@ -9,10 +9,9 @@ from __future__ import annotations
 import csv
 import html
 import json
-import os
 from pathlib import Path
 
-from tokenfall.report import _table, out_dir_ready, page
+from tokenfall.report import _table, page, staged
 
 
 def _title(c: dict) -> str:
@@ -86,8 +85,6 @@ def _png(c: dict, path: Path) -> None:
 
 def render_curve(c: dict, out_dir: str | Path) -> dict:
     out = Path(out_dir)
-    tmp = out_dir_ready(out, "--out")
-    f = c["fit"]
     body = [f"<p class='headline'>{html.escape(_title(c))}</p>",
             "<div class='chart' id='curve'></div>",
             "<h3>Fit</h3>" + _table(["", ""], [[k, v] for k, v in c["summary_rows"]]),
@@ -95,15 +92,13 @@ def render_curve(c: dict, out_dir: str | Path) -> dict:
                 ["date", "model", "provider", "MMLU", "$/M", "price source"],
                 [[p["date"], p["model"], p["provider"], p["mmlu"], f"{p['usd_per_m']:.4g}", p["source"]] for p in c["frontier"]]),
             "<h3>Method and assumptions</h3><ul>" + "".join(f"<li>{html.escape(a)}</li>" for a in c["assumptions"]) + "</ul>"]
-    (tmp / "curve.html").write_text(page("tokenfall curve", body, [("curve", _plotly(c))]), encoding="utf-8")
-    _png(c, tmp / "curve.png")
-    with (tmp / "frontier.csv").open("w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["date", "model", "provider", "mmlu", "usd_per_m", "source_price"])
-        w.writerows([p["date"], p["model"], p["provider"], p["mmlu"], p["usd_per_m"], p["source"]] for p in c["frontier"])
-    (tmp / "curve.json").write_text(json.dumps({k: v for k, v in c.items() if k != "market"} | {"fit": f}, indent=1, default=str))
     names = ["curve.html", "curve.png", "frontier.csv", "curve.json"]
-    for n in names:
-        os.replace(tmp / n, out / n)
-    tmp.rmdir()
+    with staged(out, "--out") as tmp:
+        (tmp / "curve.html").write_text(page("tokenfall curve", body, [("curve", _plotly(c))]), encoding="utf-8")
+        _png(c, tmp / "curve.png")
+        with (tmp / "frontier.csv").open("w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["date", "model", "provider", "mmlu", "usd_per_m", "source_price"])
+            w.writerows([p["date"], p["model"], p["provider"], p["mmlu"], p["usd_per_m"], p["source"]] for p in c["frontier"])
+        (tmp / "curve.json").write_text(json.dumps({k: v for k, v in c.items() if k != "market"}, indent=1, default=str))
     return dict(zip(("html", "png", "csv", "json"), (str(out / n) for n in names)))
