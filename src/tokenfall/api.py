@@ -884,16 +884,6 @@ def _default_profile(dev: dict) -> tuple[str, str]:
     return "trt-llm-10", "TensorRT-LLM 10, fitted on MLPerf v4.1 NVIDIA rows"
 
 
-def _calibration_runs(run_ids: list[str] | None, db: str | None) -> list[dict]:
-    if not run_ids:
-        return []
-    ledger = Ledger(db)
-    try:
-        return [ledger.run(r) for r in run_ids]
-    finally:
-        ledger.close()
-
-
 def estimate(model: str | None = None, hardware: str = "h100-sxm", precision: str | None = None, batch: int | None = None,
              input_tokens: int = 512, output_tokens: int = 256, tp: int | None = None, profile: str | None = None,
              ttft_s: float | None = None, tpot_s: float | None = None, calibrate: list[str] | None = None, db: str | None = None) -> dict:
@@ -914,7 +904,7 @@ def estimate(model: str | None = None, hardware: str = "h100-sxm", precision: st
         if info.kind == "remote":
             raise TokenfallError(f"--model {model}: a server URL has no architecture to read; give a preset or a GGUF/HF path")
         arch = rf.from_shape(models.architecture(info.path), precision)
-    local_rows = cal.bench_rows(_calibration_runs(calibrate, db), cal.local_device() if hardware != "local" else dev) if calibrate else []
+    local_rows = cal.bench_rows([show(r, db) for r in calibrate], cal.local_device() if hardware != "local" else dev) if calibrate else []
     profs = cal.profiles(local_rows)
     name, why = (profile, "chosen with --profile") if profile else _default_profile(dev)
     if name not in profs:
@@ -922,15 +912,15 @@ def estimate(model: str | None = None, hardware: str = "h100-sxm", precision: st
         raise did_you_mean(name, list(profs), "engine profile")
     prof = profs[name]
     ctx = input_tokens + output_tokens
-    if rf.tp_needed(arch, dev, ctx, max_g=tp or 8) is None:
-        g = tp or 8
-        m = rf.fits(arch, dev, 1, ctx, g)
-        raise TokenfallError(f"{arch.name} ({arch.precision}) does not fit {g}x {hardware}: needs {m['need_gb']:.1f} GB (weights "
-                             f"{m['weights_gb']:.1f} + one {ctx}-token context {m['kv_gb']:.2f}) > {m['have_gb']:.1f} GB usable")
     degrees = (1,) if dev["kind"] in ("cpu", "apple") else (1, 2, 4, 8)  # one host: no tensor parallelism across CPUs here
     if tp and tp not in degrees:
         raise TokenfallError(f"--tp {tp}: {hardware} is one host, so only --tp 1" if len(degrees) == 1
                              else f"--tp {tp}: the estimate models tensor-parallel degrees 1, 2, 4 or 8")
+    g = tp or degrees[-1]  # memory only grows with the degree: if the largest allowed one cannot hold it, none can
+    m = rf.fits(arch, dev, 1, ctx, g)
+    if not m["fits"]:
+        raise TokenfallError(f"{arch.name} ({arch.precision}) does not fit {g}x {hardware}: needs {m['need_gb']:.1f} GB (weights "
+                             f"{m['weights_gb']:.1f} + one {ctx}-token context {m['kv_gb']:.2f}) > {m['have_gb']:.1f} GB usable")
     candidates = [tp] if tp else [g for g in degrees if rf.fits(arch, dev, 1, ctx, g)["fits"]]
     best = None
     for g in candidates:
@@ -988,8 +978,8 @@ def validate_estimates(calibrate: list[str] | None = None, holdout: list[str] | 
     from tokenfall.estimate import calibrate as cal
 
     dev = cal.local_device() if calibrate or holdout else None
-    local = cal.bench_rows(_calibration_runs(calibrate, db), dev) if calibrate else []
-    held = cal.bench_rows(_calibration_runs(holdout, db), dev) if holdout else []
+    local = cal.bench_rows([show(r, db) for r in calibrate], dev) if calibrate else []
+    held = cal.bench_rows([show(r, db) for r in holdout], dev) if holdout else []
     return cal.validate(local, held)
 
 

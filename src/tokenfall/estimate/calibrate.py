@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 import statistics
+import time
 from importlib.resources import files
 
 import numpy as np
@@ -135,21 +137,18 @@ def local_device() -> dict:
     """This machine as a roofline device, with peaks measured here (a 64 MB numpy copy for memory bandwidth,
     a 1024² fp32 matmul for FLOP/s): best of several tries, so the fitted efficiencies are fractions of what
     this machine can attain."""
-    import os
-    import time
-
     a = np.ones(8 * 2**20)
     b = np.empty_like(a)
-    copy = min(_timed(lambda: np.copyto(b, a), time) for _ in range(7))
+    copy = min(_timed(lambda: np.copyto(b, a)) for _ in range(7))
     m = np.random.default_rng(0).random((1024, 1024), dtype=np.float32)
-    gemm = min(_timed(lambda: m @ m, time) for _ in range(5))
+    gemm = min(_timed(lambda: m @ m) for _ in range(5))
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     return {"id": "local", "name": f"this machine ({os.cpu_count()} CPUs)", "kind": "cpu", "memory_gb": mem / 1e9,
             "mem_bw_gbs": 2 * a.nbytes / copy / 1e9, "tflops": {"bf16": 2 * 1024**3 / gemm / 1e12}, "tdp_w": None, "link_gbs": 0,
             "source": "measured here: numpy copy (read + write) and fp32 matmul, best of several", "date": "now", "prices": []}
 
 
-def _timed(fn, time) -> float:
+def _timed(fn) -> float:
     t = time.perf_counter()
     fn()
     return time.perf_counter() - t

@@ -198,15 +198,5 @@ def best_under_slo(arch: Arch, dev: dict, prof: Profile, s_in: int, s_out: int, 
     return (max(ok, key=lambda s: s["output_tokens_per_s"]) if ok else None), sweep
 
 
-def tp_needed(arch: Arch, dev: dict, context: int, max_g: int = 8) -> int | None:
-    """Smallest power-of-two tensor-parallel degree whose memory holds the weights and one full context."""
-    g = 1
-    while g <= max_g:
-        if fits(arch, dev, 1, context, g)["fits"]:
-            return g
-        g *= 2
-    return None
-
-
 def relative_error(pred: float, meas: float) -> float:
     return (pred - meas) / meas if meas else math.inf

@@ -55,16 +55,17 @@ def scale(input_per_day: float, output_per_day: float, prefill_tok_s: float, dec
     else:
         prov = [max(1, math.ceil(max(need) - 1e-9))] * 24
     replica_hours = float(sum(prov))
-    usd_day = replica_hours * devices_per_replica * usd_per_device_hour + fixed_usd_per_month * 12 / 365
+    hw_day = replica_hours * devices_per_replica * usd_per_device_hour
+    fixed_day = fixed_usd_per_month * 12 / 365
+    usd_day = hw_day + fixed_day
     tokens = input_per_day + output_per_day
     util = busy_s / 3600 / replica_hours
-    hw_day = replica_hours * devices_per_replica * usd_per_device_hour
     return {"replica_seconds_per_day": busy_s, "replicas_avg_busy": busy_s / 86400, "replicas_peak": max(prov),
             "replicas_avg_provisioned": replica_hours / 24, "utilisation": util, "usd_per_day": usd_day,
             "usd_per_m_total": usd_day / tokens * 1e6,
             "usd_per_m_input": (hw_day * (input_per_day / prefill_tok_s) / busy_s if busy_s else 0) / input_per_day * 1e6 if input_per_day else None,
             "usd_per_m_output": (hw_day * (output_per_day / decode_tok_s) / busy_s if busy_s else 0) / output_per_day * 1e6 if output_per_day else None,
-            "idle_share": 1 - util, "fixed_share": (fixed_usd_per_month * 12 / 365) / usd_day if usd_day else 0.0,
+            "idle_share": 1 - util, "fixed_share": fixed_day / usd_day if usd_day else 0.0,
             "hourly_replicas": prov}
 
 
