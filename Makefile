@@ -1,7 +1,7 @@
 # The two entry points the README promises: `make bench` and `make test`.
 VENV ?= .venv
 
-$(VENV)/.installed: pyproject.toml scripts/install.sh
+$(VENV)/.installed: pyproject.toml scripts/install.sh scripts/llama_wheel.py
 	bash scripts/install.sh $(VENV)
 
 .PHONY: install bench test

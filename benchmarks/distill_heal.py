@@ -18,7 +18,6 @@ from pathlib import Path
 
 from tfcli import tf
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"  # the repo sits beside shared/
 
 
 def main() -> None:
@@ -38,7 +37,7 @@ def main() -> None:
     reference, pruned = next(work.glob("*.F32.gguf")), next(work.glob(f"*.drop{args.layers}.gguf"))
     t0 = time.monotonic()
     res = tf(*db, "distill", str(pruned), "--teacher", str(reference), "--steps", str(args.steps), "--minutes", str(args.minutes),
-             "--out-dir", str(work), "--tokens", str(args.tokens), "-t", f"choice:{DATA / 'hellaswag_pairs_dev.jsonl'}",
+             "--out-dir", str(work), "--tokens", str(args.tokens), "-t", "hellaswag",
              "--limit", str(args.limit), "--json")
     lin = res["lineage"]
     print(f"distilled {lin['steps_done']} steps, {int(lin['tokens_seen']):,} tokens, {float(lin['train_seconds']) / 60:.1f} min training "

@@ -70,9 +70,9 @@ def start_server(port: int) -> subprocess.Popen:
 def run_tokenfall(url: str, rate: float, seconds: float, db: str) -> tuple[float, float, int]:
     from tokenfall import api
     from tokenfall.store import Ledger
-    from tokenfall.types import BenchConfig, Load, Prompts
+    from tokenfall.types import BenchConfig, Load, PriceSpec, Prompts
 
-    cfg = BenchConfig(model=url + "#mock", engine="openai", tokenizer="smollm2-135m", timeout_s=30,
+    cfg = BenchConfig(model=url + "#mock", engine="openai", tokenizer="smollm2-135m", timeout_s=30, price=PriceSpec(usd_per_hour=1.0),
                       loads=[Load(mode="constant", rate=rate, duration_s=seconds, requests=None, warmup_requests=0)],
                       prompts=Prompts(input_tokens=32, output_tokens=16))
     run = api.bench(cfg, db=db)

@@ -18,9 +18,9 @@ from pathlib import Path
 
 from tokenfall.levers.quantize import quantize
 from tokenfall.models import resolve
+from tokenfall.quality import datasets
 from tokenfall.models.gguf_write import dequantize
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def main() -> None:
@@ -34,7 +34,7 @@ def main() -> None:
     ref = dequantize(bundled.path, work / "smollm2-f32.gguf", "f32")
     text = work / "hellaswag.txt"
     text.write_text("\n".join(json.loads(x)["context"] + json.loads(x)["correct"]
-                              for x in (SHARED / "hellaswag_pairs_dev.jsonl").read_text().splitlines()))
+                              for x in datasets.locate("hellaswag").path.read_text().splitlines()))
     candidates = [("bundled Q4_1", bundled.path)] + [(t, str(quantize(ref, work / f"{t}.gguf", t))) for t in args.types.split(",")]
     db = work / "ledger.sqlite"
     print(f"{'candidate':<14} {'size MB':>8} {'wall s':>7} {'KLD mean':>10} {'top-1':>7} {'PPL ratio':>9}  reference cache")

@@ -21,7 +21,18 @@ def main() -> None:
     env = {**os.environ, "COLUMNS": "100"}
     out = ["# CLI reference", "",
            "Generated from `tokenfall COMMAND --help` by `scripts/gen_cli_docs.py`. Global options go before the command: "
-           "`tokenfall --db ledger.sqlite bench ...`.", ""]
+           "`tokenfall --db ledger.sqlite bench ...`.", "",
+           "## Exit codes", "",
+           "Every command ends with one of these (`tokenfall.errors.ExitCode`); a failure prints one line on stderr, "
+           "`--debug` shows the traceback.", "",
+           "| code | meaning |", "|---:|---|",
+           "| 0 | success |",
+           "| 1 | the run worked and its verdict is no: `eval` gate FAIL, `bench --slo` met by fewer than `--slo-attainment` "
+           "of a level's requests, `optimize` found no configuration passing the gate (or none within the SLO) |",
+           "| 2 | bad input (an option, a file, the environment): nothing was measured and no run was recorded |",
+           "| 3 | runtime failure: the engine or server failed (every request of a level failed: the run is stored as "
+           "`failed` with its records), or an internal error |",
+           "| 130 | interrupted (Ctrl-C): completed measurements are kept, the run is marked `incomplete` |", ""]
     for cmd in COMMANDS:
         text = subprocess.run([sys.executable, "-m", "tokenfall", *([cmd] if cmd else []), "--help"], capture_output=True,
                               text=True, env=env, check=True).stdout

@@ -9,20 +9,33 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+def dataset(name: str) -> Path:
+    """A public data set's file (mirror, cache or download); the test is skipped, saying why, without one."""
+    from tokenfall.errors import TokenfallError
+    from tokenfall.quality import datasets
+
+    try:
+        return datasets.locate(name).path
+    except TokenfallError as e:
+        pytest.skip(f"public data set unavailable here: {e}")
 
 
 @pytest.fixture(scope="session", autouse=True)
-def private_cache(tmp_path_factory):
-    """Caches (reference log-probabilities, built-in texts, model identities) start empty in every test
-    session, so the cold path is what is tested; subprocesses inherit the variable."""
-    old = os.environ.get("XDG_CACHE_HOME")
+def private_dirs(tmp_path_factory):
+    """Caches (reference log-probabilities, built-in texts, model identities) and the data dir (default ledger,
+    artifacts) start empty in every test session, so the cold path is what is tested and a user's ledger is
+    never touched; subprocesses inherit the variables."""
+    old = {k: os.environ.get(k) for k in ("XDG_CACHE_HOME", "XDG_DATA_HOME")}
     os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))
+    os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("data"))
     yield
-    if old is None:
-        os.environ.pop("XDG_CACHE_HOME")
-    else:
-        os.environ["XDG_CACHE_HOME"] = old
+    for k, v in old.items():
+        if v is None:
+            os.environ.pop(k)
+        else:
+            os.environ[k] = v
 
 
 @pytest.fixture(scope="session")
@@ -48,11 +61,21 @@ def other_tokenizer(smollm, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def hellaswag_text(tmp_path_factory):
-    """Fidelity text from the shared HellaSwag pairs (context + correct ending per line)."""
+def hellaswag_file():
+    return dataset("hellaswag")
+
+
+@pytest.fixture(scope="session")
+def gsm8k_file():
+    return dataset("gsm8k")
+
+
+@pytest.fixture(scope="session")
+def hellaswag_text(hellaswag_file, tmp_path_factory):
+    """Fidelity text from the HellaSwag pairs (context + correct ending per line)."""
     import json
 
-    rows = [json.loads(line) for line in (SHARED_DATA / "hellaswag_pairs_dev.jsonl").read_text().splitlines()]
+    rows = [json.loads(line) for line in hellaswag_file.read_text().splitlines()]
     path = tmp_path_factory.mktemp("text") / "hellaswag.txt"
     path.write_text("\n".join(r["context"] + r["correct"] for r in rows))
     return str(path)
@@ -129,7 +152,7 @@ def llama_server(smollm):
 
     port = free_port()
     # --interrupt_requests False: by default this server cuts a stream short when another request arrives
-    proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", smollm.path, "--host", "127.0.0.1",
+    proc = subprocess.Popen([sys.executable, str(ROOT / "tests" / "llama_server.py"), "--model", smollm.path, "--host", "127.0.0.1",
                              "--port", str(port), "--model_alias", "smol", "--n_ctx", "2048", "--verbose", "False",
                              "--interrupt_requests", "False"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -11,10 +11,10 @@ from typing import Protocol
 
 from platformdirs import user_data_dir
 
-from tokenfall import __version__, cost, fingerprint, models
+from tokenfall import __version__, cost, fingerprint, loop, models
 from tokenfall.bench import metrics, runner
 from tokenfall.engines import create
-from tokenfall.errors import Interrupted, TokenfallError, invalid_options
+from tokenfall.errors import Interrupted, RunFailed, TokenfallError, invalid_options
 from tokenfall.models import tokenizers
 from tokenfall.store import Ledger
 from tokenfall.types import (
@@ -64,10 +64,27 @@ def _check(config: BenchConfig) -> None:
 
 
 def _check_prompts(p) -> None:
-    if p.output_tokens < 1:
-        raise TokenfallError(f"--output-tokens {p.output_tokens}: must be >= 1")
-    if p.source == "synthetic" and not 0 <= p.shared_prefix_tokens < p.input_tokens:
-        raise TokenfallError(f"--shared-prefix {p.shared_prefix_tokens}: must be >= 0 and below --input-tokens {p.input_tokens}")
+    if p.source == "jsonl":
+        prompt_sets.read_jsonl(p.path, p)  # a missing or bad file fails here, before any model loads
+    elif not p.shared_prefix_tokens < p.input_tokens:
+        raise TokenfallError(f"--shared-prefix {p.shared_prefix_tokens}: must be below --input-tokens {p.input_tokens}")
+
+
+def _llama_backend(engine: str) -> dict | None:
+    if engine != "llamacpp":
+        return None
+    from tokenfall.models.llama import backend
+
+    return backend()
+
+
+def _fingerprint(model: ModelInfo, engine: str) -> dict:
+    """Machine, versions, model and, for llama.cpp, the build's features and buffer-type choice: runs that
+    differ in any of these are never reused for one another."""
+    fp = {"machine": fingerprint.machine(), "tokenfall": __version__, "model": model.model_dump()}
+    if (b := _llama_backend(engine)) is not None:
+        fp["llama_cpp"] = b
+    return fp
 
 
 def bench(config: BenchConfig, db: str | None = None, progress: Progress | None = None) -> dict:
@@ -79,18 +96,23 @@ def bench(config: BenchConfig, db: str | None = None, progress: Progress | None 
     _check(config)
     progress = progress or _Silent()
     model = models.resolve(config.model)
-    meter = fingerprint.PowerMeter()
-    cost.pricing(**config.price.model_dump())  # validate prices before spending minutes measuring
+    if model.kind == "remote" and config.price.hardware is None and config.price.usd_per_hour is None:
+        raise TokenfallError(f"'{model.ref}' runs on another machine, so this machine's price says nothing of its $/M: "
+                             "give the server's price with --hardware ID (see `tokenfall hardware`) or --usd-per-hour")
+    # a remote server's watts are not this machine's: its meter reads nothing
+    meter = fingerprint.PowerMeter.off() if model.kind == "remote" else fingerprint.PowerMeter()
+    cost.pricing(**config.price.model_dump(), measured_watts=0.0 if meter.source else None,
+                 remote=model.kind == "remote")  # prices checked before minutes are spent measuring
     engine = create(config.engine, model, config.engine_options)
     processes = getattr(engine.opts, "processes", 1)
     ledger = Ledger(db)
-    fp = {"machine": fingerprint.machine(), "tokenfall": __version__, "model": model.model_dump(), "power_source": meter.source}
+    fp = _fingerprint(model, config.engine) | {"power_source": meter.source}
     run_id = ledger.new_run("bench", config.model_dump(), fp)
     summaries: list[LevelSummary] = []
     status = "failed"
     try:
-        asyncio.run(_bench_levels(config, engine, model, processes, ledger, run_id, meter, progress, summaries))
-        status = "complete"
+        loop.run(_bench_levels(config, engine, model, processes, ledger, run_id, meter, progress, summaries))
+        status = "failed" if any(s.requests_ok == 0 and s.requests_failed for s in summaries) else "complete"
     except KeyboardInterrupt:
         status = "incomplete"
         kept = sum(1 for r in ledger.requests(run_id) if not r.warmup)
@@ -104,7 +126,7 @@ def bench(config: BenchConfig, db: str | None = None, progress: Progress | None 
         errors = failed_all[0].errors
         kinds = ", ".join(f"{k} x{v}" for k, v in errors.items())
         hint = next((FIXES[k] for k in errors if k in FIXES), "inspect them with `tokenfall export`")
-        raise TokenfallError(f"every request of level {failed_all[0].label} failed ({kinds}); {hint}; run {run_id} keeps the records")
+        raise RunFailed(f"every request of level {failed_all[0].label} failed ({kinds}); {hint}; run {run_id} keeps the records")
     return row
 
 
@@ -148,7 +170,7 @@ async def _one_level(config, engine, model, processes, requests, tok, level, loa
         ledger.add_requests(run_id, sink)
     summary = metrics.summarize(sink, level, load.label, open_loop=load.mode != "concurrency", slo=config.slo)
     measured_w = meter.watts()
-    p = cost.pricing(**config.price.model_dump(), measured_watts=measured_w)
+    p = cost.pricing(**config.price.model_dump(), measured_watts=measured_w, remote=model.kind == "remote")
     ok = [r for r in sink if not r.warmup and r.error is None and r.t_first is not None]
     if busy0 is not None and sum(engine.busy()) > sum(busy0):
         pre, dec = (b - a for a, b in zip(busy0, engine.busy()))
@@ -175,7 +197,7 @@ def evaluate(config: EvalConfig, db: str | None = None, progress: Progress | Non
     prepared = quality.prepare(config)  # bad input fails before a run is recorded
     model, ref, _ = prepared
     ledger = Ledger(db)
-    fp = {"machine": fingerprint.machine(), "tokenfall": __version__, "model": model.model_dump()}
+    fp = _fingerprint(model, config.engine)
     run_id = ledger.new_run("eval", config.model_dump(), fp)
     ledger.set_engine(run_id, {"name": config.engine, "options": config.engine_options, "model": model.model_dump()})
     summary = EvalSummary(model=model, reference=ref, engine=config.engine)
@@ -231,7 +253,7 @@ def apply_lever(lever_name: str, model_ref: str | None, options: dict, out_dir: 
     applied to the same parent), recorded in the ledger with its lineage."""
     from pydantic import ValidationError
 
-    from tokenfall.levers import LEVERS, lineage
+    from tokenfall.levers import LEVERS, lineage, precheck
 
     lever = LEVERS.load(lever_name)()
     try:
@@ -241,6 +263,7 @@ def apply_lever(lever_name: str, model_ref: str | None, options: dict, out_dir: 
     model = models.resolve(model_ref)
     if model.kind != "gguf":
         raise TokenfallError(f"lever '{lever_name}' reads GGUF files; '{model.ref}' is {model.kind}")
+    precheck(model, opts)
     target = Path(out_dir).expanduser() if out_dir else artifact_dir()
     try:
         target.mkdir(parents=True, exist_ok=True)
@@ -425,7 +448,7 @@ class _LedgerLab:
             for r in ledger.runs(limit=None, kind=kind):
                 fp = r["fingerprint"] or {}
                 if (r["status"] == "complete" and r["config"] == config and (fp.get("model") or {}).get("sha256") == sha
-                        and fp.get("machine") == self.machine):
+                        and fp.get("machine") == self.machine and fp.get("llama_cpp") == _llama_backend(config.get("engine", "llamacpp"))):
                     return r
         finally:
             ledger.close()
@@ -624,15 +647,15 @@ def _run_price(run: dict, kind: str, weights: tuple[float, float], slo_attainmen
         return price_of(c.get("usd_per_m_input"), c.get("usd_per_m_output"), kind, weights)
 
     if run["status"] != "complete" and not s:
-        raise TokenfallError(f"--with {run['id']}: the run has no results (status {run['status']})")
+        raise TokenfallError(f"run {run['id']}: the run has no results (status {run['status']})")
     if run["kind"] == "optimize":
         c = (s or {}).get("chosen")
         if not c:
-            raise TokenfallError(f"--with {run['id']}: that optimize run chose no configuration (nothing passed the gate and SLO)")
+            raise TokenfallError(f"run {run['id']}: that optimize run chose no configuration (nothing passed the gate and SLO)")
         p = pick(c)
         return p, f"optimize run {run['id']}, chosen configuration (bench run {c['bench_run']})"
     if run["kind"] != "bench" or not isinstance(s, list):
-        raise TokenfallError(f"--with {run['id']}: is a {run['kind']} run; give a bench or optimize run")
+        raise TokenfallError(f"run {run['id']}: is a {run['kind']} run; give a bench or optimize run")
     levels = [lv for lv in s if lv.get("cost") and lv["requests_ok"] > 0]
     ok = [lv for lv in levels if lv["requests_failed"] == 0 and lv.get("slo_attainment") is not None
           and lv["slo_attainment"] >= slo_attainment]
@@ -640,7 +663,7 @@ def _run_price(run: dict, kind: str, weights: tuple[float, float], slo_attainmen
     priced = [(pick(lv["cost"]), lv) for lv in pool]
     priced = [(p, lv) for p, lv in priced if p is not None]
     if not priced:
-        raise TokenfallError(f"--with {run['id']}: no level of that run has a {kind} price")
+        raise TokenfallError(f"run {run['id']}: no level of that run has a {kind} price")
     p, lv = min(priced, key=lambda x: x[0])
     why = "cheapest level meeting its SLO" if ok else "cheapest level (no level had an SLO attainment to check)"
     return p, f"bench run {run['id']} level {lv['label']} ({why})"
@@ -662,7 +685,7 @@ def _deployment(run_id: str, kind: str, weights, score: float | None, db: str | 
         mmlu, src = card.mmlu, f"{card.model} model card: {card.mmlu_note}; {card.source}"
     else:
         known = f"'{card.model}' has no MMLU score in the dataset" if card else "no model card in the dataset matches it"
-        raise TokenfallError(f"--with {run_id}: {known} (model {m.get('name') or name}); give its MMLU with --score N")
+        raise TokenfallError(f"run {run_id}: {known} (model {m.get('name') or name}); give its MMLU with --score N")
     return {"run": run["id"], "model": card.model if card else (m.get("name") or name), "date": dt.date.fromtimestamp(run["created"]).isoformat(),
             "usd_per_m": usd, "what": what, "mmlu": mmlu, "score_source": src}
 
@@ -900,7 +923,14 @@ def estimate(model: str | None = None, hardware: str = "h100-sxm", precision: st
     if model and model.lower() in rf.PRESETS:
         arch = rf.preset(model, precision or "bf16")
     else:
-        info = models.resolve(model)
+        try:
+            info = models.resolve(model)
+        except TokenfallError:
+            if model and "/" not in model and not model.endswith((".gguf", ".bin")):
+                from tokenfall.registry import did_you_mean
+
+                raise did_you_mean(model, [*rf.PRESETS, *models.BUNDLED], "model (architecture preset or bundled model)") from None
+            raise
         if info.kind == "remote":
             raise TokenfallError(f"--model {model}: a server URL has no architecture to read; give a preset or a GGUF/HF path")
         arch = rf.from_shape(models.architecture(info.path), precision)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import sys
 
 import click
+import pydantic
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -20,7 +22,7 @@ from rich.progress import (
 from rich.table import Table
 
 from tokenfall import __version__
-from tokenfall.errors import Interrupted, TokenfallError
+from tokenfall.errors import ExitCode, Interrupted, RunFailed, TokenfallError, VerdictNotMet
 
 # tqdm reads TQDM_DISABLE once, when first imported (the gguf package imports it early): third-party bars
 # (transformers' GGUF loader, lm-eval) would tear through tokenfall's own progress display
@@ -30,14 +32,50 @@ out = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 
 err = Console(stderr=True)
 
 
+class Number(click.ParamType):
+    """A finite number in a range. click's float accepts inf, nan and 1e999 (= inf), which are never what a
+    user meant here and crashed or poisoned runs downstream; this type refuses them at parse time."""
+
+    name = "number"
+
+    def __init__(self, lo: float | None = None, hi: float | None = None, lo_open: bool = False, hi_open: bool = False,
+                 integer: bool = False):
+        self.lo, self.hi, self.lo_open, self.hi_open, self.integer = lo, hi, lo_open, hi_open, integer
+        self.name = "integer" if integer else "number"
+
+    def _range(self) -> str:
+        lo = "" if self.lo is None else f"{'>' if self.lo_open else '>='} {self.lo:g}"
+        hi = "" if self.hi is None else f"{'<' if self.hi_open else '<='} {self.hi:g}"
+        return " and ".join(x for x in (lo, hi) if x)
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            v = value
+        else:
+            try:
+                v = int(value) if self.integer else float(value)
+            except (TypeError, ValueError):
+                self.fail(f"'{value}' is not {'an integer' if self.integer else 'a number'}", param, ctx)
+        if not math.isfinite(v):
+            self.fail(f"'{value}' is not a finite number", param, ctx)
+        if (self.lo is not None and (v <= self.lo if self.lo_open else v < self.lo)) or \
+           (self.hi is not None and (v >= self.hi if self.hi_open else v > self.hi)):
+            self.fail(f"{value} is out of range: give a value {self._range()}", param, ctx)
+        return v
+
+
+POS, NONNEG, FRACTION, OPEN_FRACTION = Number(0, lo_open=True), Number(0), Number(0, 1, lo_open=True), Number(0, 1, True, True)
+COUNT, COUNT0, PERCENT = Number(1, integer=True), Number(0, integer=True), Number(0, 100)
+
+
 def _positives(value: str, name: str, cast: type, example: str) -> list:
     """A comma list of positive numbers (a sweep), e.g. --concurrency 1,4,16 or --rate 2,8."""
     try:
         vals = [cast(v) for v in value.split(",") if v.strip()]
     except ValueError:
         raise click.BadParameter(f"'{value}' is not a comma-separated list of {'integers' if cast is int else 'numbers'}", param_hint=name) from None
-    if not vals or min(vals) <= 0:
-        raise click.BadParameter(f"'{value}': give positive values, e.g. {example}", param_hint=name)
+    if not vals or min(vals) <= 0 or not all(math.isfinite(v) for v in vals):
+        raise click.BadParameter(f"'{value}': give positive finite values, e.g. {example}", param_hint=name)
     return vals
 
 
@@ -167,29 +205,32 @@ def cli(ctx, debug, db):
 @click.option("-c", "--concurrency", default="1,4,16", show_default=True, help="Closed-loop levels (comma list = sweep).")
 @click.option("--rate", help="Open-loop request rates per second (comma list); replaces --concurrency.")
 @click.option("--arrival", type=click.Choice(["constant", "poisson"]), default="poisson", show_default=True)
-@click.option("--max-concurrency", type=int, help="Cap on in-flight requests in open loop.")
-@click.option("-n", "--requests", type=int, help="Requests per level [default: max(16, 4 x concurrency), or 10 s worth at --rate].")
-@click.option("--duration", type=float, help="Seconds per level (stops sending after this).")
-@click.option("--warmup", type=int, default=2, show_default=True, help="Warm-up requests per level, excluded from metrics.")
-@click.option("--input-tokens", type=int, default=32, show_default=True)
-@click.option("--output-tokens", type=int, default=32, show_default=True)
-@click.option("--shared-prefix", type=int, default=0, show_default=True, help="Leading prompt tokens every request shares (a system prompt).")
+@click.option("--max-concurrency", type=COUNT, help="Cap on in-flight requests in open loop.")
+@click.option("-n", "--requests", type=COUNT, help="Requests per level [default: max(16, 4 x concurrency), or 10 s worth at --rate].")
+@click.option("--duration", type=POS, help="Seconds per level (stops sending after this).")
+@click.option("--warmup", type=COUNT0, default=2, show_default=True, help="Warm-up requests per level, excluded from metrics.")
+@click.option("--input-tokens", type=COUNT, default=32, show_default=True)
+@click.option("--output-tokens", type=COUNT, default=32, show_default=True)
+@click.option("--shared-prefix", type=COUNT0, default=0, show_default=True, help="Leading prompt tokens every request shares (a system prompt).")
 @click.option("--prompts", "prompts_file", type=click.Path(), help="JSONL file of {\"prompt\": ..., \"max_tokens\": ...}.")
 @click.option("--no-ignore-eos", is_flag=True, help="Let the model stop early instead of pinning output length.")
 @click.option("--chat", is_flag=True, help="Send prompts as chat messages.")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--slo", help="Latency SLO for goodput, seconds: ttft=0.5,tpot=0.05,e2e=10")
-@click.option("--hardware", help="Catalog entry to price with (default: the cloud CPU instance matching this machine).")
-@click.option("--usd-per-hour", type=float, help="Your own hourly price (energy then added from --watts).")
-@click.option("--watts", type=float, help="Power draw to price energy, when not measurable.")
-@click.option("--usd-per-kwh", type=float, default=0.15, show_default=True)
-@click.option("--utilisation", type=float, default=1.0, show_default=True, help="Share of paid hours doing this work.")
-@click.option("--timeout", type=float, default=300.0, show_default=True, help="Per-request timeout, seconds.")
+@click.option("--seed", type=Number(integer=True), default=0, show_default=True)
+@click.option("--slo", help="Latency SLO, seconds: ttft=0.5,tpot=0.05,e2e=10. A level meeting it for fewer than "
+              "--slo-attainment of its requests makes the command exit 1.")
+@click.option("--slo-attainment", type=FRACTION, default=0.9, show_default=True, help="Share of requests that must meet the SLO.")
+@click.option("--hardware", help="Catalog entry to price with (default: the cloud CPU instance matching this machine; "
+              "required with a server URL, or --usd-per-hour).")
+@click.option("--usd-per-hour", type=NONNEG, help="Your own hourly price (energy then added from --watts).")
+@click.option("--watts", type=NONNEG, help="Power draw to price energy, when not measurable.")
+@click.option("--usd-per-kwh", type=NONNEG, default=0.15, show_default=True)
+@click.option("--utilisation", type=FRACTION, default=1.0, show_default=True, help="Share of paid hours doing this work.")
+@click.option("--timeout", type=POS, default=300.0, show_default=True, help="Per-request timeout, seconds.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of tables.")
 @click.pass_context
 def bench(ctx, model, engine, opts, tokenizer, concurrency, rate, arrival, max_concurrency, requests, duration, warmup,
-          input_tokens, output_tokens, shared_prefix, prompts_file, no_ignore_eos, chat, seed, slo, hardware, usd_per_hour, watts,
-          usd_per_kwh, utilisation, timeout, as_json):
+          input_tokens, output_tokens, shared_prefix, prompts_file, no_ignore_eos, chat, seed, slo, slo_attainment, hardware,
+          usd_per_hour, watts, usd_per_kwh, utilisation, timeout, as_json):
     """Serve a model, drive load through it, report latency, throughput and $/M tokens."""
     from tokenfall import api
     from tokenfall.types import BenchConfig, Load, PriceSpec, Prompts, Slo
@@ -204,28 +245,36 @@ def bench(ctx, model, engine, opts, tokenizer, concurrency, rate, arrival, max_c
         model=model, engine=engine, engine_options=_kv(opts, "--opt"), tokenizer=tokenizer, loads=loads,
         prompts=Prompts(source="jsonl" if prompts_file else "synthetic", path=prompts_file, input_tokens=input_tokens,
                         output_tokens=output_tokens, ignore_eos=not no_ignore_eos, chat=chat, seed=seed, shared_prefix_tokens=shared_prefix),
-        slo=Slo(**_slo(slo)), timeout_s=timeout,
+        slo=Slo(**_slo(slo)), slo_attainment=slo_attainment, timeout_s=timeout,
         price=PriceSpec(hardware=hardware, usd_per_hour=usd_per_hour, watts=watts, usd_per_kwh=usd_per_kwh, utilisation=utilisation))
     if as_json:
         run = api.bench(config, db=ctx.obj["db"])
         click.echo(json.dumps(run, indent=2))
-        return
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[tps]:.0f} tok/s"),
-                  TimeElapsedColumn(), console=err, transient=True) as p:
-        run = api.bench(config, db=ctx.obj["db"], progress=_Live(p))
-    _print_run(run)
+    else:
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[tps]:.0f} tok/s"),
+                      TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal) as p:
+            run = api.bench(config, db=ctx.obj["db"], progress=_Live(p))
+        _print_run(run)
+    missed = [f"{lv['label']} {lv['slo_attainment']:.0%}" for lv in run["summary"]
+              if lv.get("slo_attainment") is not None and lv["slo_attainment"] < slo_attainment]
+    if missed:
+        raise VerdictNotMet(f"SLO met by fewer than {slo_attainment:.0%} of requests at {', '.join(missed)}")
 
 
 def _task_specs(values: tuple[str, ...], limit, shots, difficulty, n_synth, seed, max_tokens) -> list:
     from tokenfall.quality.synthetic import FAMILIES
     from tokenfall.types import TaskSpec
 
+    from tokenfall.quality.datasets import DATASETS
+
     specs = []
     for v in values:
         kind, sep, source = v.partition(":")
-        if not sep or kind not in ("choice", "gen", "synth", "synth-gen") or not source:
-            raise click.BadParameter(f"'{v}': use choice:FILE.jsonl, gen:FILE.jsonl, synth:FAMILY or synth-gen:FAMILY "
-                                     f"(families: {', '.join(FAMILIES)}, or all)", param_hint="--task")
+        if not sep and kind in DATASETS:
+            kind, sep, source = "dataset", ":", kind
+        if not sep or kind not in ("choice", "gen", "dataset", "synth", "synth-gen") or not source:
+            raise click.BadParameter(f"'{v}': use a data set ({', '.join(DATASETS)}), choice:FILE.jsonl, gen:FILE.jsonl, "
+                                     f"synth:FAMILY or synth-gen:FAMILY (families: {', '.join(FAMILIES)}, or all)", param_hint="--task")
         sources = list(FAMILIES) if kind.startswith("synth") and source == "all" else [source]
         specs += [TaskSpec(kind=kind, source=s_, limit=limit, shots=shots, difficulty=difficulty, n=n_synth, seed=seed,
                            max_tokens=max_tokens) for s_ in sources]
@@ -287,23 +336,23 @@ def _print_quality(evals: list[dict]) -> None:
 @click.option("-o", "--opt", "opts", multiple=True, help="Engine option KEY=VALUE (repeatable).")
 @click.option("--text", "texts", multiple=True, type=click.Path(), help="Fidelity text: .txt, or .jsonl with a \"text\" field (repeatable). "
               "Default: built-in openings continued by the reference.")
-@click.option("--tokens", type=int, default=20480, show_default=True, help="Fidelity tokens to evaluate.")
-@click.option("--ctx", "ctx_len", type=int, default=512, show_default=True, help="Window length in tokens.")
-@click.option("--score-from", type=float, default=0.5, show_default=True, help="Score each window from this fraction on (llama.cpp: 0.5).")
+@click.option("--tokens", type=COUNT, default=20480, show_default=True, help="Fidelity tokens to evaluate.")
+@click.option("--ctx", "ctx_len", type=Number(16, integer=True), default=512, show_default=True, help="Window length in tokens.")
+@click.option("--score-from", type=Number(0, 1, hi_open=True), default=0.5, show_default=True, help="Score each window from this fraction on (llama.cpp: 0.5).")
 @click.option("--no-fidelity", is_flag=True, help="Skip fidelity even with --reference (tasks only).")
 @click.option("-t", "--task", "task_values", multiple=True,
               help="choice:FILE.jsonl | gen:FILE.jsonl | synth:FAMILY | synth-gen:FAMILY (repeatable; FAMILY 'all' = every family).")
-@click.option("--limit", type=int, help="First N items of each task.")
-@click.option("--shots", type=int, default=0, show_default=True, help="Generation tasks: leading items used as worked examples.")
+@click.option("--limit", type=COUNT, help="First N items of each task.")
+@click.option("--shots", type=Number(0, 64, integer=True), default=0, show_default=True, help="Generation tasks: leading items used as worked examples.")
 @click.option("--difficulty", type=click.IntRange(1, 3), default=1, show_default=True, help="Synthetic tasks.")
-@click.option("--n-synth", type=int, default=200, show_default=True, help="Items per synthetic task.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Synthetic tasks.")
-@click.option("--max-tokens", type=int, default=256, show_default=True, help="Generation tasks: output cap.")
-@click.option("--max-kld", type=float, help="Gate: mean KLD bound (nats/token).")
-@click.option("--min-top1", type=float, help="Gate: minimum top-1 agreement (fraction, e.g. 0.90).")
-@click.option("--max-ppl-ratio", type=float, help="Gate: maximum perplexity ratio candidate/reference.")
-@click.option("--max-acc-drop", type=float, help="Gate: accuracy drop bound, percentage points (only significant drops count).")
-@click.option("--alpha", type=float, default=0.05, show_default=True, help="Gate: significance level of the paired test.")
+@click.option("--n-synth", type=COUNT, default=200, show_default=True, help="Items per synthetic task.")
+@click.option("--seed", type=Number(integer=True), default=0, show_default=True, help="Synthetic tasks.")
+@click.option("--max-tokens", type=COUNT, default=256, show_default=True, help="Generation tasks: output cap.")
+@click.option("--max-kld", type=NONNEG, help="Gate: mean KLD bound (nats/token).")
+@click.option("--min-top1", type=Number(0, 1), help="Gate: minimum top-1 agreement (fraction, e.g. 0.90).")
+@click.option("--max-ppl-ratio", type=POS, help="Gate: maximum perplexity ratio candidate/reference.")
+@click.option("--max-acc-drop", type=PERCENT, help="Gate: accuracy drop bound, percentage points (only significant drops count).")
+@click.option("--alpha", type=OPEN_FRACTION, default=0.05, show_default=True, help="Gate: significance level of the paired test.")
 @click.option("--lm-eval", "lm_eval", multiple=True, help="lm-evaluation-harness task to run through this engine (needs lm-eval).")
 @click.option("--lm-eval-include", type=click.Path(), help="Directory of local lm-eval task YAMLs (no hub needed).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of tables.")
@@ -330,12 +379,12 @@ def eval_(ctx, model, reference, engine, opts, texts, tokens, ctx_len, score_fro
         click.echo(json.dumps(run, indent=2))
     else:
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=err, transient=True) as p:
+                      console=err, transient=True, disable=not err.is_terminal) as p:
             run = api.evaluate(config, db=ctx.obj["db"], progress=_Steps(p))
         _print_eval(run)
     gate = run["summary"].get("gate")
     if gate and not gate["passed"]:
-        sys.exit(1)
+        raise VerdictNotMet(f"quality gate failed: {'; '.join(c for c in gate['checks'] if 'FAIL' in c.upper()) or 'see above'}")
 
 
 _OUT_DIR = click.option("--out-dir", type=click.Path(file_okay=False), help="Where artifacts go (default: user data dir/artifacts).")
@@ -347,7 +396,7 @@ _OUT_TYPE = click.option("--out-type", default="parent", show_default=True,
 def _steps():
     """A transient progress display for multi-step commands (each bench or eval level a step)."""
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
-                  console=err, transient=True) as p:
+                  console=err, transient=True, disable=not err.is_terminal) as p:
         yield _Steps(p)
 
 
@@ -394,8 +443,8 @@ def convert(ctx, model, dtype, via, out_dir):
 @_OUT_DIR
 @click.option("--no-measure", is_flag=True, help="Only write the files (no bench, no eval).")
 @click.option("-t", "--task", "task_values", multiple=True, help="Tasks to grade each type on, paired with the reference (as in eval).")
-@click.option("--limit", type=int, help="First N items of each task.")
-@click.option("--tokens", type=int, default=20480, show_default=True, help="Fidelity tokens per type.")
+@click.option("--limit", type=COUNT, help="First N items of each task.")
+@click.option("--tokens", type=COUNT, default=20480, show_default=True, help="Fidelity tokens per type.")
 @click.option("--imatrix", help="Importance matrix: 'calibrate' (computed on --calibration text) or an imatrix GGUF from llama-imatrix.")
 @click.option("--calibration", type=click.Path(), help="Calibration text for --imatrix calibrate (default: built-in openings).")
 @click.option("--json", "as_json", is_flag=True)
@@ -421,8 +470,8 @@ def _measure_options(f):
         click.option("--no-measure", is_flag=True, help="Only write the file (no bench, no eval)."),
         click.option("-r", "--reference", help="Reference for fidelity (default: the parent's float weights, written F32 if needed)."),
         click.option("-t", "--task", "task_values", multiple=True, help="Tasks to grade parent and result on, paired with the reference."),
-        click.option("--limit", type=int, help="First N items of each task."),
-        click.option("--tokens", type=int, default=20480, show_default=True, help="Fidelity tokens."),
+        click.option("--limit", type=COUNT, help="First N items of each task."),
+        click.option("--tokens", type=COUNT, default=20480, show_default=True, help="Fidelity tokens."),
         click.option("--json", "as_json", is_flag=True)]):
         f = opt(f)
     return f
@@ -443,7 +492,7 @@ def _pull(ctx, lever, model, options, out_dir, no_measure, reference, task_value
 @cli.command()
 @click.argument("model", required=False)
 @click.option("--layers", type=click.IntRange(min=1), help="Depth: transformer blocks to remove (ShortGPT block influence).")
-@click.option("--ffn", type=float, help="Width: fraction of MLP channels to remove in every block (Minitron activation importance).")
+@click.option("--ffn", type=OPEN_FRACTION, help="Width: fraction of MLP channels to remove in every block (Minitron activation importance).")
 @click.option("--kv-groups", type=click.IntRange(min=1), help="Width: attention KV groups (a KV head and its query heads) to remove per block.")
 @click.option("--calibration", type=click.Path(), help="Calibration text file (default: built-in openings).")
 @_OUT_TYPE
@@ -473,7 +522,7 @@ def prune(ctx, model, layers, ffn, kv_groups, calibration, out_type, out_dir, **
 
 @cli.command()
 @click.argument("model", required=False)
-@click.option("--sparsity", type=float, default=0.5, show_default=True, help="Fraction of each linear layer's weights zeroed.")
+@click.option("--sparsity", type=OPEN_FRACTION, default=0.5, show_default=True, help="Fraction of each linear layer's weights zeroed.")
 @click.option("--method", type=click.Choice(["wanda", "magnitude"]), default="wanda", show_default=True)
 @click.option("--pattern", type=click.Choice(["unstructured", "2:4"]), default="unstructured", show_default=True)
 @click.option("--calibration", type=click.Path(), help="Calibration text for wanda (default: built-in openings).")
@@ -500,20 +549,20 @@ def sparsify(ctx, model, sparsity, method, pattern, calibration, out_type, out_d
 @click.option("--heldout", multiple=True, type=click.Path(), help="In-domain text not in --corpus, to grade on (default with the "
               "default corpus: the held-out docstrings).")
 @click.option("--steps", type=click.IntRange(min=1), default=200, show_default=True, help="Optimizer steps (about 5 s each here at the defaults).")
-@click.option("--minutes", type=float, help="Stop training after this many minutes (the file is written with the steps done).")
-@click.option("--seq-len", type=int, default=256, show_default=True)
-@click.option("--batch", type=int, default=4, show_default=True)
-@click.option("--lr", type=float, default=6e-4, show_default=True, help="Peak AdamW learning rate (linear warm-up, cosine decay).")
-@click.option("--temperature", type=float, default=2.0, show_default=True)
-@click.option("--ce-weight", type=float, default=0.0, show_default=True, help="Weight of next-token cross-entropy beside the KL term.")
+@click.option("--minutes", type=POS, help="Stop training after this many minutes (the file is written with the steps done).")
+@click.option("--seq-len", type=Number(8, integer=True), default=256, show_default=True)
+@click.option("--batch", type=COUNT, default=4, show_default=True)
+@click.option("--lr", type=POS, default=6e-4, show_default=True, help="Peak AdamW learning rate (linear warm-up, cosine decay).")
+@click.option("--temperature", type=POS, default=2.0, show_default=True)
+@click.option("--ce-weight", type=NONNEG, default=0.0, show_default=True, help="Weight of next-token cross-entropy beside the KL term.")
 @click.option("--train-embeddings", is_flag=True, help="Also train the tied embeddings (slower).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=Number(integer=True), default=0, show_default=True)
 @_OUT_TYPE
 @_OUT_DIR
 @click.option("--no-measure", is_flag=True, help="Only train and write the file.")
 @click.option("-t", "--task", "task_values", multiple=True, help="Tasks to grade teacher, student and distilled on (as in eval).")
-@click.option("--limit", type=int, help="First N items of each task.")
-@click.option("--tokens", type=int, default=8192, show_default=True, help="Fidelity tokens per text.")
+@click.option("--limit", type=COUNT, help="First N items of each task.")
+@click.option("--tokens", type=COUNT, default=8192, show_default=True, help="Fidelity tokens per text.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def distill(ctx, student, teacher, corpus, heldout, steps, minutes, seq_len, batch, lr, temperature, ce_weight, train_embeddings, seed,
@@ -582,7 +631,7 @@ def models_(ctx, as_json):
 
 
 @cli.command()
-@click.option("--limit", type=int, default=30, show_default=True)
+@click.option("--limit", type=COUNT, default=30, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def runs(ctx, limit, as_json):
@@ -660,18 +709,21 @@ def export(ctx, run_id, fmt, output):
         click.echo(text, nl=False)
         return
     target = Path(output)
-    if not target.parent.exists():
-        raise TokenfallError(f"--output {output}: directory {target.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, target)
+    if not target.parent.is_dir():
+        raise TokenfallError(f"--output {output}: folder {target.parent} does not exist; create it first")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, target)
+    except OSError as e:
+        raise TokenfallError(f"--output {output}: cannot write there ({e.strerror}); choose a writable folder") from e
 
 
 @cli.command("mock-server")
-@click.option("--port", type=int, default=8700, show_default=True)
-@click.option("--ttft", type=float, default=0.0, show_default=True, help="Seconds before the first token.")
-@click.option("--itl", type=float, default=0.0, show_default=True, help="Seconds between tokens.")
+@click.option("--port", type=Number(0, 65535, integer=True), default=8700, show_default=True)
+@click.option("--ttft", type=NONNEG, default=0.0, show_default=True, help="Seconds before the first token.")
+@click.option("--itl", type=NONNEG, default=0.0, show_default=True, help="Seconds between tokens.")
 @click.option("--faults", help="Comma list cycled per request: ok,reset,500,malformed,stall,truncate")
 def mock_server(port, ttft, itl, faults):
     """Serve a no-op OpenAI-compatible streaming endpoint on 127.0.0.1 (tests your client, not a model)."""
@@ -682,6 +734,8 @@ def mock_server(port, ttft, itl, faults):
         serve("127.0.0.1", port, ttft, itl, faults.split(",") if faults else None)
     except ValueError as e:
         raise TokenfallError(f"--faults: {e}") from e
+    except OSError as e:
+        raise TokenfallError(f"--port {port}: cannot listen there ({e.strerror}); choose a free port") from e
 
 
 @cli.command()
@@ -712,13 +766,13 @@ def _price_source_options(f):
 
 @cli.command()
 @click.option("-t", "--threshold", help="Capability by name: gpt-3 (default), gpt-3.5, gpt-3.5-turbo, gpt-4, a16z-gpt-3, a16z-gpt-4.")
-@click.option("--min-mmlu", type=float, help="Capability as an explicit MMLU bound (replaces --threshold).")
+@click.option("--min-mmlu", type=PERCENT, help="Capability as an explicit MMLU bound (replaces --threshold).")
 @click.option("--with", "with_run", help="Place a bench or optimize run from the ledger on the chart.")
-@click.option("--score", type=float, help="MMLU of the --with run's model when no model card in the dataset has it.")
+@click.option("--score", type=PERCENT, help="MMLU of the --with run's model when no model card in the dataset has it.")
 @click.option("--include-reasoning", is_flag=True, help="Keep reasoning models (excluded by default, as Epoch AI does).")
 @click.option("--open-only", is_flag=True, help="Only open-weights models.")
 @click.option("--forecast", help="Forecast date YYYY-MM-DD [default: today].")
-@click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed.")
+@click.option("--seed", type=Number(integer=True), default=0, show_default=True, help="Bootstrap seed.")
 @click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False), help="Directory [default: ./tokenfall-reports/curve].")
 @_price_source_options
 @click.pass_context
@@ -748,7 +802,7 @@ def curve(ctx, threshold, min_mmlu, with_run, score, include_reasoning, open_onl
 @click.argument("model")
 @click.option("--run", "run_id", help="A bench/optimize run whose measured $/M is the serving cost (scaled by active parameters if it "
                                       "served another model).")
-@click.option("--cost", "usd_per_m", type=float, help="Your own serving cost, $ per million tokens (same kind as --price).")
+@click.option("--cost", "usd_per_m", type=POS, help="Your own serving cost, $ per million tokens (same kind as --price).")
 @_price_source_options
 @click.pass_context
 def margin(ctx, model, run_id, usd_per_m, prices_csv, extend, litellm, price_kind, blend, as_json):
@@ -778,9 +832,12 @@ def _number(value: str | None, name: str) -> float | None:
     v = value.strip().upper()
     mult = {"K": 1e3, "M": 1e6, "B": 1e9, "T": 1e12}.get(v[-1:], 1.0)
     try:
-        return float(v[:-1] if mult != 1.0 else v) * mult
+        n = float(v[:-1] if mult != 1.0 else v) * mult
     except ValueError:
         raise TokenfallError(f"{name} {value}: give a number such as 175e9 or 175B") from None
+    if not math.isfinite(n) or n < 0:
+        raise TokenfallError(f"{name} {value}: give a finite, non-negative number such as 175e9 or 175B")
+    return n
 
 
 @cli.command("train-cost")
@@ -788,8 +845,8 @@ def _number(value: str | None, name: str) -> float | None:
 @click.option("--params", help="Parameters N, e.g. 175B (overrides the preset).")
 @click.option("--tokens", help="Training tokens D, e.g. 300B (overrides the preset).")
 @click.option("--hardware", help="Catalog accelerators, comma list [default: every one with a peak FLOP/s].")
-@click.option("--mfu", type=float, help="Model FLOPs utilisation [default: 0.4].")
-@click.option("--gpus", type=int, help="Accelerators in the cluster, for wall-clock days.")
+@click.option("--mfu", type=FRACTION, help="Model FLOPs utilisation [default: 0.4].")
+@click.option("--gpus", type=COUNT, help="Accelerators in the cluster, for wall-clock days.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of tables.")
 def train_cost(preset, params, tokens, hardware, mfu, gpus, as_json):
     """Training cost: 6*N*D FLOPs at a stated MFU on catalog accelerators -> accelerator-hours and $."""
@@ -821,10 +878,10 @@ def _ids(value: str | None) -> list[str] | None:
 @click.option("-m", "--model", help="Preset (llama-2-70b, llama-3-8b, mixtral-8x7b, ...), a GGUF path or HF dir [default: the bundled model].")
 @click.option("--hardware", default="h100-sxm", show_default=True, help="Accelerator catalog id, or 'local' (this machine, peaks measured).")
 @click.option("--precision", help="Weight format: bf16, fp8, int8, q8_0, q4_k_m, q4_0, fp4 ... [default: the file's own, bf16 for presets].")
-@click.option("--batch", type=int, help="Concurrent streams [default: the best batch under --slo].")
-@click.option("--input-tokens", type=int, default=512, show_default=True)
-@click.option("--output-tokens", type=int, default=256, show_default=True)
-@click.option("--tp", type=int, help="Tensor-parallel degree [default: the cheapest per device that fits].")
+@click.option("--batch", type=COUNT, help="Concurrent streams [default: the best batch under --slo].")
+@click.option("--input-tokens", type=COUNT, default=512, show_default=True)
+@click.option("--output-tokens", type=COUNT, default=256, show_default=True)
+@click.option("--tp", type=COUNT, help="Tensor-parallel degree [default: the cheapest per device that fits].")
 @click.option("--profile", help="Engine profile: trt-llm-10, trt-llm-9, vllm-rocm, llamacpp-cuda, llamacpp-metal, llamacpp-cpu.")
 @click.option("--slo", help="Latency SLO, seconds: ttft=2,tpot=0.05")
 @click.option("--calibrate", help="Bench runs of this machine (comma list) that fit the CPU profile.")
@@ -881,22 +938,22 @@ def estimate(ctx, model, hardware, precision, batch, input_tokens, output_tokens
 @click.option("--input-per-day", help="Input tokens per day, e.g. 608B.")
 @click.option("--output-per-day", help="Output tokens per day, e.g. 168B.")
 @click.option("--preset", help="deepseek-2025-02: DeepSeek's published 24-hour inputs.")
-@click.option("--prefill-tok-s", type=float, help="A replica's prefill tokens/s [default: from the estimate].")
-@click.option("--decode-tok-s", type=float, help="A replica's decode tokens/s [default: from the estimate].")
-@click.option("--devices-per-replica", type=int, help="Accelerators per replica [default: the estimate's TP].")
-@click.option("--usd-per-device-hour", type=float, help="$/accelerator-hour [default: the catalog price].")
-@click.option("--peak-to-mean", type=float, default=2.0, show_default=True, help="Diurnal traffic peak / mean (1 = flat).")
+@click.option("--prefill-tok-s", type=POS, help="A replica's prefill tokens/s [default: from the estimate].")
+@click.option("--decode-tok-s", type=POS, help="A replica's decode tokens/s [default: from the estimate].")
+@click.option("--devices-per-replica", type=COUNT, help="Accelerators per replica [default: the estimate's TP].")
+@click.option("--usd-per-device-hour", type=NONNEG, help="$/accelerator-hour [default: the catalog price].")
+@click.option("--peak-to-mean", type=Number(1), default=2.0, show_default=True, help="Diurnal traffic peak / mean (1 = flat).")
 @click.option("--elastic", is_flag=True, help="Provision replicas hour by hour (default: for the peak all day).")
-@click.option("--headroom", type=float, default=1.0, show_default=True, help="Capacity margin over the busy time (1.2 = 20%).")
-@click.option("--fixed-usd-per-month", type=float, default=0.0, show_default=True, help="Engineering, storage, monitoring ...")
-@click.option("--api-price", type=float, help="API $/M (total tokens) for break-even [default: market price at --min-mmlu].")
-@click.option("--min-mmlu", type=float, help="Capability to find the cheapest market API price for the break-even.")
+@click.option("--headroom", type=Number(1), default=1.0, show_default=True, help="Capacity margin over the busy time (1.2 = 20%).")
+@click.option("--fixed-usd-per-month", type=NONNEG, default=0.0, show_default=True, help="Engineering, storage, monitoring ...")
+@click.option("--api-price", type=POS, help="API $/M (total tokens) for break-even [default: market price at --min-mmlu].")
+@click.option("--min-mmlu", type=PERCENT, help="Capability to find the cheapest market API price for the break-even.")
 @click.option("-m", "--model", help="For the estimate: preset or model file [default: the bundled model].")
 @click.option("--hardware", default="h100-sxm", show_default=True, help="For the estimate: accelerator id or 'local'.")
 @click.option("--precision", help="For the estimate: weight format.")
 @click.option("--slo", help="For the estimate: ttft=2,tpot=0.05")
-@click.option("--input-tokens", type=int, default=512, show_default=True, help="For the estimate: tokens per request in.")
-@click.option("--output-tokens", type=int, default=256, show_default=True, help="For the estimate: tokens per request out.")
+@click.option("--input-tokens", type=COUNT, default=512, show_default=True, help="For the estimate: tokens per request in.")
+@click.option("--output-tokens", type=COUNT, default=256, show_default=True, help="For the estimate: tokens per request out.")
 @click.option("--calibrate", help="For the estimate on 'local': bench runs that fit the CPU profile.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of tables.")
 @click.pass_context
@@ -939,14 +996,15 @@ def scale(ctx, input_per_day, output_per_day, preset, prefill_tok_s, decode_tok_
 
 
 def _default_tasks(limit: int) -> tuple[list, str]:
-    """HellaSwag dev pairs when a data directory holds them ($TOKENFALL_DATA, ./data, ../shared/data), else
-    the built-in synthetic choice tasks; the package itself ships no benchmark text."""
-    from pathlib import Path
+    """HellaSwag pairs (mirror, cache or one download), else the built-in synthetic choice tasks, saying why."""
+    from tokenfall.quality import datasets
 
-    for d in [os.environ.get("TOKENFALL_DATA"), "data", "../shared/data"]:
-        if d and (f := Path(d) / "hellaswag_pairs_dev.jsonl").is_file():
-            return _task_specs((f"choice:{f}",), limit, 0, 1, 200, 0, 256), f"HellaSwag dev pairs ({f}, first {limit})"
-    return _task_specs(("synth:all",), None, 0, 1, limit, 0, 256), "built-in synthetic choice tasks (no HellaSwag file found)"
+    try:
+        found = datasets.locate("hellaswag")
+    except TokenfallError as e:
+        return (_task_specs(("synth:all",), None, 0, 1, limit, 0, 256),
+                f"built-in synthetic choice tasks, NOT HellaSwag ({e})")
+    return _task_specs(("hellaswag",), limit, 0, 1, 200, 0, 256), f"HellaSwag pairs ({found.origin}, first {limit})"
 
 
 @cli.command()
@@ -954,26 +1012,26 @@ def _default_tasks(limit: int) -> tuple[list, str]:
 @click.option("--types", default="q8_0,q6_k,q4_k_m,q4_0", show_default=True, help="Quantized candidates (from the float weights).")
 @click.option("--no-ledger-artifacts", is_flag=True, help="Do not try files made from this model earlier (pruned, distilled...).")
 @click.option("-c", "--concurrency", default="1,16,64,128", show_default=True, help="Concurrency levels of the batching sweep.")
-@click.option("--probe", "probe_c", type=int, default=16, show_default=True, help="Concurrency at which files are ranked and serving levers tried.")
+@click.option("--probe", "probe_c", type=Number(1, 256, integer=True), default=16, show_default=True, help="Concurrency at which files are ranked and serving levers tried.")
 @click.option("--kv-types", default="q8_0", show_default=True, help="KV-cache types tried against f16 (comma list, '' = none).")
 @click.option("--threads", default="1", show_default=True, help="Thread counts tried against all cores (comma list, '' = none).")
-@click.option("--prefix-cache", type=int, default=4, show_default=True, help="Prompts the prefix cache keeps (0 = lever off).")
+@click.option("--prefix-cache", type=Number(0, 64, integer=True), default=4, show_default=True, help="Prompts the prefix cache keeps (0 = lever off).")
 @click.option("--no-speculative", is_flag=True, help="Skip prompt-lookup speculative decoding.")
-@click.option("--input-tokens", type=int, default=80, show_default=True)
-@click.option("--shared-prefix", type=int, default=64, show_default=True, help="Leading prompt tokens every request shares (a system prompt).")
-@click.option("--output-tokens", type=int, default=64, show_default=True)
-@click.option("--requests-per-stream", type=float, default=1.5, show_default=True, help="Requests per level = this x concurrency (>= 8).")
-@click.option("--tokens", type=int, default=4096, show_default=True, help="Fidelity tokens per candidate.")
+@click.option("--input-tokens", type=COUNT, default=80, show_default=True)
+@click.option("--shared-prefix", type=COUNT0, default=64, show_default=True, help="Leading prompt tokens every request shares (a system prompt).")
+@click.option("--output-tokens", type=COUNT, default=64, show_default=True)
+@click.option("--requests-per-stream", type=Number(0, 1000, lo_open=True), default=1.5, show_default=True, help="Requests per level = this x concurrency (>= 8).")
+@click.option("--tokens", type=COUNT, default=4096, show_default=True, help="Fidelity tokens per candidate.")
 @click.option("-t", "--task", "task_values", multiple=True, help="Gate tasks as in eval (default: HellaSwag dev pairs if found, else synthetic).")
-@click.option("--limit", type=int, default=200, show_default=True, help="Items per task.")
-@click.option("--max-kld", type=float, default=0.05, show_default=True, help="Gate: mean KLD bound vs the float weights.")
-@click.option("--max-acc-drop", type=float, default=0.0, show_default=True, help="Gate: significant accuracy drop allowed, pp.")
+@click.option("--limit", type=COUNT, default=200, show_default=True, help="Items per task.")
+@click.option("--max-kld", type=NONNEG, default=0.05, show_default=True, help="Gate: mean KLD bound vs the float weights.")
+@click.option("--max-acc-drop", type=PERCENT, default=0.0, show_default=True, help="Gate: significant accuracy drop allowed, pp.")
 @click.option("--slo", default="ttft=3,tpot=0.25", show_default=True, help="Latency SLO, seconds (ttft, tpot, e2e).")
-@click.option("--slo-attainment", type=float, default=0.9, show_default=True, help="Share of requests that must meet the SLO.")
+@click.option("--slo-attainment", type=FRACTION, default=0.9, show_default=True, help="Share of requests that must meet the SLO.")
 @click.option("--hardware", help="Catalog entry to price with (default: the cloud CPU instance matching this machine).")
-@click.option("--usd-per-hour", type=float, help="Your own hourly price (energy then added from --watts).")
-@click.option("--watts", type=float, help="Power draw to price energy, when not measurable.")
-@click.option("--time-budget", type=float, help="Stop searching after this many seconds and report the best found.")
+@click.option("--usd-per-hour", type=NONNEG, help="Your own hourly price (energy then added from --watts).")
+@click.option("--watts", type=NONNEG, help="Power draw to price energy, when not measurable.")
+@click.option("--time-budget", type=POS, help="Stop searching after this many seconds and report the best found.")
 @click.option("--fresh", is_flag=True, help="Measure everything again instead of reusing identical runs from the ledger.")
 @click.option("--report-dir", type=click.Path(file_okay=False), help="Where the report goes [default: ./tokenfall-reports/RUN].")
 @click.option("--json", "as_json", is_flag=True)
@@ -1008,9 +1066,14 @@ def optimize(ctx, model, types, no_ledger_artifacts, concurrency, probe_c, kv_ty
     paths = api.report([run["id"]], report_dir, db=ctx.obj["db"])
     if as_json:
         click.echo(json.dumps(run | {"report": paths}, indent=2))
-        return
-    _print_optimize(run)
-    out.print(f"report: {paths['html']}", highlight=False)
+    else:
+        _print_optimize(run)
+        out.print(f"report: {paths['html']}", highlight=False)
+    chosen = run["summary"].get("chosen")
+    if chosen is None:
+        raise VerdictNotMet("no configuration passed the quality gate")
+    if not chosen.get("slo_ok"):
+        raise VerdictNotMet("no configuration met the latency SLO; the cheapest measured is reported")
 
 
 def _print_optimize(run: dict) -> None:
@@ -1041,9 +1104,32 @@ def _print_optimize(run: dict) -> None:
     out.print(f"[bold]{headline(s)}[/bold]", highlight=False)
 
 
+# Field names whose flag is not simply --field-name (without a trailing _s).
+_FLAG_OF = {"warmup_requests": "--warmup", "shared_prefix_tokens": "--shared-prefix", "ttft_s": "--slo ttft",
+            "tpot_s": "--slo tpot", "e2e_s": "--slo e2e", "probe_concurrency": "--probe", "n": "--n-synth",
+            "kv_types": "--kv-types", "threads": "--threads", "concurrency": "--concurrency"}
+
+
+def _validation_line(e: pydantic.ValidationError, argv: list[str]) -> str:
+    """One line for a config that failed validation, naming the flag the user typed when there is one."""
+    err_ = e.errors()[0]
+    field = next((str(x) for x in reversed(err_["loc"]) if isinstance(x, str)), "")
+    flag = _FLAG_OF.get(field, "--" + field.removesuffix("_s").replace("_", "-"))
+    command = next((cli.commands[a] for a in argv if a in cli.commands), None)
+    known = {o for p in (command.params if command else []) for o in p.opts}
+    where = flag if flag.split()[0] in known else ".".join(map(str, err_["loc"]))
+    msg = err_["msg"].removeprefix("Value error, ")
+    if "finite" in msg:
+        msg = "must be a finite number"
+    return f"{where} {err_.get('input')!r}: {msg}"
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     debug = "--debug" in argv
+    if not [a for a in argv if a != "--debug"]:
+        click.echo(cli.get_help(click.Context(cli, info_name="tokenfall")))
+        sys.exit(ExitCode.OK)
     try:
         cli.main(args=argv, prog_name="tokenfall", standalone_mode=False)
     except click.exceptions.Exit as e:
@@ -1057,8 +1143,24 @@ def main(argv: list[str] | None = None) -> None:
         msg = e.format_message().replace("\n", " ")
         err.print(f"error: {msg} (see tokenfall --help)", markup=False, highlight=False, soft_wrap=True)
         sys.exit(2)
-    except (TokenfallError, Interrupted) as e:
+    except (TokenfallError, Interrupted, RunFailed, VerdictNotMet) as e:
         if debug:
             raise
-        err.print(f"error: {e}" if isinstance(e, TokenfallError) else str(e), markup=False, highlight=False, soft_wrap=True)
+        prefix = {TokenfallError: "error: ", RunFailed: "failed: ", VerdictNotMet: "verdict: "}
+        err.print(next((v for k, v in prefix.items() if isinstance(e, k)), "") + str(e), markup=False, highlight=False,
+                  soft_wrap=True)
         sys.exit(e.exit_code)
+    except pydantic.ValidationError as e:
+        if debug:
+            raise
+        err.print(f"error: {_validation_line(e, argv)}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(ExitCode.BAD_INPUT)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(ExitCode.INTERRUPTED)
+    except Exception as e:  # noqa: BLE001 - a bug or a library failure: one line, the traceback behind --debug
+        if debug:
+            raise
+        err.print(f"failed: {type(e).__name__}: {e} (rerun with --debug for the traceback)", markup=False, highlight=False,
+                  soft_wrap=True)
+        sys.exit(ExitCode.RUNTIME)

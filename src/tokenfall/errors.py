@@ -1,10 +1,20 @@
-"""Errors a user can fix. The CLI prints them as one line and exits 2; anything else is a bug."""
+"""What can go wrong, and the exit code each gives (docs/cli.md lists them)."""
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    VERDICT = 1        # the run worked and its answer is no: quality gate failed, SLO missed, nothing passed
+    BAD_INPUT = 2      # an option, file or environment the user can fix; nothing was measured
+    RUNTIME = 3        # the engine, server or library failed while measuring (every request failed, a crash)
+    INTERRUPTED = 130  # Ctrl-C; completed measurements are kept
 
 
 class TokenfallError(Exception):
     """Bad input or an unusable environment: the message names the input and the fix."""
 
-    exit_code = 2
+    exit_code = ExitCode.BAD_INPUT
 
 
 def invalid_options(what: str, error) -> TokenfallError:
@@ -29,10 +39,22 @@ class EngineError(Exception):
         self.kind = kind
 
 
+class VerdictNotMet(Exception):
+    """The run completed and is stored; its answer is no (gate failed, SLO missed, no configuration passed)."""
+
+    exit_code = ExitCode.VERDICT
+
+
+class RunFailed(Exception):
+    """The measurement itself failed (every request of a level, the server): the run is stored as failed."""
+
+    exit_code = ExitCode.RUNTIME
+
+
 class Interrupted(Exception):
     """Ctrl-C during a run: what completed is stored and the run is marked incomplete."""
 
-    exit_code = 130
+    exit_code = ExitCode.INTERRUPTED
 
     def __init__(self, run_id: str, kept: int, what: str = "requests", message: str | None = None):
         super().__init__(message or f"interrupted: run {run_id} kept {kept} completed {what} and is marked incomplete")

@@ -13,7 +13,7 @@ import itertools
 import json
 import threading
 
-FAULTS = ("ok", "reset", "500", "malformed", "stall", "truncate")
+FAULTS = ("ok", "reset", "500", "malformed", "stall", "truncate", "error_event")
 
 
 def echo_logprobs(prompt: str) -> dict:
@@ -107,6 +107,9 @@ class MockServer:
             if fault == "malformed" and i == n // 2:
                 writer.write(event(b"{not json"))
                 break
+            if fault == "error_event" and i == n // 2:  # as vLLM and TGI report a failure after the 200 was sent
+                writer.write(event({"error": {"message": "injected mid-stream failure", "type": "internal_error", "code": 500}}))
+                break
             choice = {"index": 0, "finish_reason": "length" if i == n - 1 else None}
             choice.update({"delta": {"content": " tok"}} if chat else {"text": " tok"})
             writer.write(event({"object": "text_completion", "choices": [choice]}))
@@ -117,7 +120,7 @@ class MockServer:
             await writer.drain()
             writer.transport.abort()
             return False
-        if fault != "malformed":
+        if fault not in ("malformed", "error_event"):
             writer.write(event({"choices": [], "usage": {"prompt_tokens": len(str(req.get("prompt", "")).split()),
                                                          "completion_tokens": n}}))
         writer.write(event(b"[DONE]") + b"0\r\n\r\n")

@@ -6,8 +6,11 @@ interrupted run keeps the requests that completed and is marked incomplete.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import secrets
+import socket
 import sqlite3
 import time
 from pathlib import Path
@@ -34,6 +37,33 @@ CREATE TABLE IF NOT EXISTS artifacts (
 """
 
 
+def _boot_id() -> str | None:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return None
+
+
+_HOST = {"host": socket.gethostname(), "boot": _boot_id()}
+
+
+def _process() -> dict:
+    """Who owns a 'running' row: a row whose owner is gone is reaped by the next ledger open."""
+    return {"pid": os.getpid()} | _HOST
+
+
+def _alive(pid) -> bool:
+    if not isinstance(pid, int):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def default_db() -> Path:
     return Path(user_data_dir("tokenfall", appauthor=False)) / "ledger.sqlite"
 
@@ -43,39 +73,75 @@ class Ledger:
         self.path = Path(path) if path else default_db()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(self.path, timeout=30)
+            # check_same_thread off: inside a running event loop (Jupyter) a run's coroutine, and so its ledger
+            # writes, runs in a worker thread (tokenfall.loop); the ledger is never used from two threads at once
+            self.db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
             self.db.executescript(SCHEMA)
         except (OSError, sqlite3.DatabaseError) as e:
             raise TokenfallError(f"ledger '{self.path}' cannot be opened ({e}); pass --db with a writable SQLite path") from e
         self.db.row_factory = sqlite3.Row
+        self._reap()
 
     def close(self) -> None:
         self.db.close()
 
+    def __enter__(self) -> "Ledger":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def _write(self):
+        """One transaction; a read-only or locked file becomes one line naming it."""
+        try:
+            with self.db:
+                yield
+        except sqlite3.OperationalError as e:
+            raise TokenfallError(f"ledger '{self.path}' cannot be written ({e}); pass --db with a writable SQLite path") from e
+
+    def _reap(self) -> None:
+        """Runs left 'running' by a process that no longer exists (killed, out of memory) are marked failed."""
+        stale = []
+        for r in self.db.execute("SELECT id, fingerprint FROM runs WHERE status='running'").fetchall():
+            owner = (json.loads(r["fingerprint"] or "{}") or {}).get("process") or {}
+            if owner.get("host") == _HOST["host"] and owner.get("boot") == _HOST["boot"] and _alive(owner.get("pid")):
+                continue
+            if owner.get("host") in (None, _HOST["host"]):
+                stale.append(r["id"])
+        if stale:
+            try:
+                with self.db:
+                    self.db.executemany("UPDATE runs SET status='failed', finished=? WHERE id=? AND status='running'",
+                                        [(time.time(), i) for i in stale])
+            except sqlite3.OperationalError:
+                pass  # a read-only ledger can still be read
+
     def new_run(self, kind: str, config: dict, fingerprint: dict) -> str:
         run_id = time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
-        with self.db:
+        fingerprint = fingerprint | {"process": _process()}
+        with self._write():
             self.db.execute("INSERT INTO runs (id, kind, created, status, config, fingerprint) VALUES (?,?,?,?,?,?)",
                             (run_id, kind, time.time(), "running", json.dumps(config), json.dumps(fingerprint)))
         return run_id
 
     def set_engine(self, run_id: str, engine: dict) -> None:
-        with self.db:
+        with self._write():
             self.db.execute("UPDATE runs SET engine=? WHERE id=?", (json.dumps(engine), run_id))
 
     def add_requests(self, run_id: str, records: list[RequestRecord]) -> None:
-        with self.db:
+        with self._write():
             self.db.executemany(
                 "INSERT OR REPLACE INTO requests (run_id, level, idx, warmup, record) VALUES (?,?,?,?,?)",
                 [(run_id, r.level, r.idx, int(r.warmup), r.model_dump_json()) for r in records])
 
     def finish(self, run_id: str, status: str, summary: dict | list | None) -> None:
-        with self.db:
+        with self._write():
             self.db.execute("UPDATE runs SET status=?, finished=?, summary=? WHERE id=?",
                             (status, time.time(), json.dumps(summary), run_id))
 
     def add_artifact(self, info: ModelInfo, parent_sha256: str | None, lever: str, options: dict) -> None:
-        with self.db:
+        with self._write():
             self.db.execute("INSERT OR REPLACE INTO artifacts (sha256, path, parent_sha256, lever, options, created, info) "
                             "VALUES (?,?,?,?,?,?,?)", (info.sha256, info.path, parent_sha256, lever, json.dumps(options, sort_keys=True),
                                                        time.time(), info.model_dump_json()))

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+
+class Settings(Model):
+    """What a user asks for: every number finite and in range, checked before anything loads or runs."""
+
+    model_config = ConfigDict(extra="forbid", protected_namespaces=(), allow_inf_nan=False)
+
+
+# Bounds that keep a typo from allocating the machine away (a level of 10^12 requests, a 10^8-token prompt).
+MAX_REQUESTS = 1_000_000
+MAX_CONCURRENCY = 65_536
+MAX_TOKENS = 1_048_576
 
 
 class ModelInfo(Model):
@@ -32,6 +44,7 @@ class EngineInfo(Model):
     version: str
     options: dict = Field(default_factory=dict)
     model: ModelInfo
+    buffers: dict[str, float] = Field(default_factory=dict)  # MiB of weights per llama.cpp buffer type (CPU_REPACK...)
 
 
 class Request(Model):
@@ -84,16 +97,16 @@ class RequestRecord(Model):
     error: str | None = None
 
 
-class Load(Model):
+class Load(Settings):
     """How load is offered: closed loop at a concurrency, or open loop at a rate."""
 
     mode: Literal["concurrency", "constant", "poisson"] = "concurrency"
-    concurrency: int = 1
-    rate: float | None = None
-    max_concurrency: int | None = None  # cap on in-flight requests for open loop
-    requests: int | None = 32
-    duration_s: float | None = None
-    warmup_requests: int = 2
+    concurrency: int = Field(1, ge=1, le=MAX_CONCURRENCY)
+    rate: float | None = Field(None, gt=0, le=1e6)
+    max_concurrency: int | None = Field(None, ge=1, le=MAX_CONCURRENCY)  # cap on in-flight requests for open loop
+    requests: int | None = Field(32, ge=1, le=MAX_REQUESTS)
+    duration_s: float | None = Field(None, gt=0, le=7 * 86400)
+    warmup_requests: int = Field(2, ge=0, le=MAX_REQUESTS)
     seed: int = 0
 
     @property
@@ -101,21 +114,21 @@ class Load(Model):
         return f"c={self.concurrency}" if self.mode == "concurrency" else f"{self.mode} {self.rate}/s"
 
 
-class Prompts(Model):
+class Prompts(Settings):
     source: Literal["synthetic", "jsonl"] = "synthetic"
     path: str | None = None
-    input_tokens: int = 32
-    output_tokens: int = 32
+    input_tokens: int = Field(32, ge=1, le=MAX_TOKENS)
+    output_tokens: int = Field(32, ge=1, le=MAX_TOKENS)
     ignore_eos: bool = True
     chat: bool = False
     seed: int = 0
-    shared_prefix_tokens: int = 0  # leading prompt tokens identical in every request (a system prompt)
+    shared_prefix_tokens: int = Field(0, ge=0, le=MAX_TOKENS)  # leading prompt tokens identical in every request
 
 
-class Slo(Model):
-    ttft_s: float | None = None
-    tpot_s: float | None = None
-    e2e_s: float | None = None
+class Slo(Settings):
+    ttft_s: float | None = Field(None, gt=0)
+    tpot_s: float | None = Field(None, gt=0)
+    e2e_s: float | None = Field(None, gt=0)
 
 
 class Pricing(Model):
@@ -178,15 +191,15 @@ class LevelSummary(Model):
     cost: Cost | None = None
 
 
-class PriceSpec(Model):
+class PriceSpec(Settings):
     hardware: str | None = None
-    usd_per_hour: float | None = None
-    watts: float | None = None
-    usd_per_kwh: float = 0.15
-    utilisation: float = 1.0
+    usd_per_hour: float | None = Field(None, ge=0)
+    watts: float | None = Field(None, ge=0)
+    usd_per_kwh: float = Field(0.15, ge=0)
+    utilisation: float = Field(1.0, gt=0, le=1)
 
 
-class BenchConfig(Model):
+class BenchConfig(Settings):
     """Everything that defines a bench run; stored verbatim in the ledger."""
 
     model: str | None = None
@@ -197,7 +210,8 @@ class BenchConfig(Model):
     prompts: Prompts = Field(default_factory=Prompts)
     slo: Slo = Field(default_factory=Slo)
     price: PriceSpec = Field(default_factory=PriceSpec)
-    timeout_s: float = 300.0
+    timeout_s: float = Field(300.0, gt=0)
+    slo_attainment: float = Field(0.9, gt=0, le=1)  # share of requests that must meet the SLO (the verdict)
 
 
 # ---- quality ----------------------------------------------------------------------------------
@@ -246,16 +260,17 @@ class TaskResult(Model):
     items_digest: str = ""
     paired: Paired | None = None
     reference_items: str = ""  # the reference's per-item outcomes, reusable by later comparisons
+    origin: str | None = None  # where a named data set's file came from (mirror, cache, download)
 
 
-class Gate(Model):
+class Gate(Settings):
     """Quality floor; unset bounds are not checked. Accuracy drops count only when significant."""
 
-    max_kld: float | None = None
-    min_top1: float | None = None  # fraction, 0..1
-    max_ppl_ratio: float | None = None
-    max_acc_drop: float | None = None  # percentage points
-    alpha: float = 0.05
+    max_kld: float | None = Field(None, ge=0)
+    min_top1: float | None = Field(None, ge=0, le=1)  # fraction, 0..1
+    max_ppl_ratio: float | None = Field(None, gt=0)
+    max_acc_drop: float | None = Field(None, ge=0, le=100)  # percentage points
+    alpha: float = Field(0.05, gt=0, lt=1)
 
 
 class GateVerdict(Model):
@@ -263,35 +278,36 @@ class GateVerdict(Model):
     checks: list[str]  # one line per bound: value, bound, pass/fail
 
 
-class TaskSpec(Model):
-    """One task: ``source`` is a JSONL path (choice, gen) or a synthetic family (synth graded by
-    log-likelihood over answer and distractors, synth-gen by exact match on generated text)."""
+class TaskSpec(Settings):
+    """One task: ``source`` is a JSONL path (choice, gen), a public data set's name (dataset: hellaswag,
+    gsm8k) or a synthetic family (synth graded by log-likelihood over answer and distractors, synth-gen by
+    exact match on generated text)."""
 
-    kind: Literal["choice", "gen", "synth", "synth-gen"]
+    kind: Literal["choice", "gen", "dataset", "synth", "synth-gen"]
     source: str
-    limit: int | None = None
-    shots: int = 0
-    difficulty: int = 1
+    limit: int | None = Field(None, ge=1, le=MAX_REQUESTS)
+    shots: int = Field(0, ge=0, le=64)
+    difficulty: int = Field(1, ge=1, le=3)
     seed: int = 0
-    n: int = 200  # synthetic items
-    max_tokens: int = 256
+    n: int = Field(200, ge=1, le=MAX_REQUESTS)  # synthetic items
+    max_tokens: int = Field(256, ge=1, le=MAX_TOKENS)
 
 
-class EvalConfig(Model):
+class EvalConfig(Settings):
     model: str | None = None
     reference: str | None = None
     engine: str = "llamacpp"
     engine_options: dict = Field(default_factory=dict)
     texts: list[str] = Field(default_factory=list)  # fidelity text files; empty = the built-in set
-    tokens: int = 20480
-    ctx: int = 512
-    score_from: float = 0.5
+    tokens: int = Field(20480, ge=1, le=100 * MAX_TOKENS)
+    ctx: int = Field(512, ge=16, le=MAX_TOKENS)
+    score_from: float = Field(0.5, ge=0, lt=1)
     fidelity: bool = True
     tasks: list[TaskSpec] = Field(default_factory=list)
     gate: Gate = Field(default_factory=Gate)
     lm_eval: list[str] = Field(default_factory=list)
     lm_eval_include: str | None = None  # directory of local lm-eval task YAMLs
-    limit: int | None = None  # lm-eval tasks: first N documents
+    limit: int | None = Field(None, ge=1)  # lm-eval tasks: first N documents
 
 
 class EvalSummary(Model):
@@ -306,25 +322,25 @@ class EvalSummary(Model):
 # ---- optimize ---------------------------------------------------------------------------------
 
 
-class OptimizeConfig(Model):
+class OptimizeConfig(Settings):
     """The search `tokenfall optimize` runs; stored verbatim, so an identical rerun resumes it."""
 
     model: str | None = None
     types: list[str] = Field(default_factory=lambda: ["q8_0", "q6_k", "q4_k_m", "q4_0"])  # quantized candidates
     ledger_artifacts: bool = True   # also try pruned/distilled/quantized files of this model already in the ledger
-    concurrency: list[int] = Field(default_factory=lambda: [1, 16, 64, 128])
-    probe_concurrency: int = 16     # where artifacts are ranked and serving levers tried
+    concurrency: list[Annotated[int, Field(ge=1, le=256)]] = Field(default_factory=lambda: [1, 16, 64, 128], min_length=1)
+    probe_concurrency: int = Field(16, ge=1, le=256)  # where artifacts are ranked and serving levers tried
     kv_types: list[str] = Field(default_factory=lambda: ["q8_0"])  # tried against f16
-    threads: list[int] = Field(default_factory=lambda: [1])         # tried against all cores
-    prefix_cache: int = 4           # cached prompts tried (0 = lever off)
+    threads: list[Annotated[int, Field(ge=1, le=1024)]] = Field(default_factory=lambda: [1])  # tried against all cores
+    prefix_cache: int = Field(4, ge=0, le=64)  # cached prompts tried (0 = lever off)
     speculative: bool = True        # prompt lookup, measured at 1 stream and at the chosen concurrency
     prompts: Prompts = Field(default_factory=lambda: Prompts(input_tokens=80, output_tokens=64, shared_prefix_tokens=64))
-    requests_per_stream: float = 1.5
-    baseline_requests: int = 4
-    tokens: int = 4096              # fidelity tokens per candidate
+    requests_per_stream: float = Field(1.5, gt=0, le=1000)
+    baseline_requests: int = Field(4, ge=1, le=MAX_REQUESTS)
+    tokens: int = Field(4096, ge=1, le=100 * MAX_TOKENS)  # fidelity tokens per candidate
     tasks: list[TaskSpec] = Field(default_factory=list)
     gate: Gate = Field(default_factory=lambda: Gate(max_kld=0.05, max_acc_drop=0.0))
     slo: Slo = Field(default_factory=lambda: Slo(ttft_s=3.0, tpot_s=0.25))
-    slo_attainment: float = 0.9     # share of requests that must meet the SLO
+    slo_attainment: float = Field(0.9, gt=0, le=1)  # share of requests that must meet the SLO
     price: PriceSpec = Field(default_factory=PriceSpec)
-    time_budget_s: float | None = None
+    time_budget_s: float | None = Field(None, gt=0)

@@ -56,9 +56,10 @@ def test_bench_json_is_one_document(db):
     (["bench", "-m", "/nonexistent/model.gguf"], "no such file"),
     (["bench", "-e", "vllm"], "unknown engine 'vllm'"),
     (["bench", "--slo", "latency=3"], "--slo"),
-    (["bench", "-m", "http://127.0.0.1:9/v1#x", "-e", "openai"], "unreachable"),
+    (["bench", "-m", "http://127.0.0.1:9/v1#x", "-e", "openai", "--usd-per-hour", "1"], "unreachable"),
+    (["bench", "-m", "http://127.0.0.1:9/v1#x", "-e", "openai"], "--hardware"),
     (["bench", "--hardware", "h100"], "unknown hardware"),
-    (["bench", "--prompts", "/nonexistent.jsonl", "-n", "1"], "cannot be read"),
+    (["bench", "--prompts", "/nonexistent.jsonl", "-n", "1"], "does not exist"),
     (["show", "nope"], "not in the ledger"),
     (["bench", "--bogus"], "No such option"),
 ])
@@ -102,13 +103,23 @@ def test_ctrl_c_keeps_completed_requests(db):
     assert status == "incomplete" and 0 < n < 500
 
 
-def test_server_errors_on_every_request_are_one_line_exit_2(db):
+def test_exit_codes_one_per_outcome(db):
+    """0 success, 1 verdict not met, 2 bad input, 3 runtime failure (130, Ctrl-C: the test above)."""
     from tokenfall.mockserver import MockServer
 
+    base = ["--db", db, "bench", "-e", "openai", "-c", "2", "-n", "4", "--warmup", "0", "--output-tokens", "3",
+            "--usd-per-hour", "1.0"]
+    with MockServer(ttft_s=0.02) as srv:
+        ok = cli(*base, "-m", srv.url + "#mock")
+        slow = cli(*base, "-m", srv.url + "#mock", "--slo", "ttft=0.001")
+        bad = cli(*base, "-m", srv.url + "#mock", "--rate", "inf")
     with MockServer(faults=["500"]) as srv:
-        r = cli("--db", db, "bench", "-m", srv.url + "#mock", "-e", "openai", "-c", "2", "-n", "4", "--warmup", "0")
-    assert r.returncode == 2, r.stderr
-    lines = [l for l in r.stderr.splitlines() if l.strip()]
+        failed = cli(*base, "-m", srv.url + "#mock")
+    assert ok.returncode == 0, ok.stderr
+    assert slow.returncode == 1 and slow.stderr.strip().startswith("verdict: SLO met by fewer than 90%"), slow.stderr
+    assert bad.returncode == 2 and "--rate" in bad.stderr
+    assert failed.returncode == 3, failed.stderr
+    lines = [l for l in failed.stderr.splitlines() if l.strip()]
     assert len(lines) == 1 and "every request of level c=2 failed (http_500 x4)" in lines[0]
-    status, = sqlite3.connect(db).execute("SELECT status FROM runs").fetchone()
-    assert status == "complete"  # the records are kept for inspection
+    statuses = [r[0] for r in sqlite3.connect(db).execute("SELECT status FROM runs ORDER BY created")]
+    assert statuses == ["complete", "complete", "failed"]  # the bad input left no row; the failed run keeps its records

@@ -38,11 +38,11 @@ def test_bad_task_files_are_one_line_errors(db, tmp_path, content, expected):
 @pytest.mark.parametrize("args, expected", [
     ([], "nothing to evaluate"),
     (["-t", "synth:arithmatic"], "Did you mean 'arithmetic'"),
-    (["-t", "multiple:x.jsonl"], "use choice:FILE.jsonl"),
+    (["-t", "multiple:x.jsonl"], "choice:FILE.jsonl"),
     (["-t", "choice:/nonexistent.jsonl"], "does not exist"),
     (["-r", "smollm2-135m", "--text", "/nonexistent.txt"], "does not exist"),
     (["-e", "openai", "-m", "http://127.0.0.1:9/v1#x", "-r", "smollm2-135m"], "fidelity needs full next-token distributions"),
-    (["--min-top1", "90", "-t", "synth:compare"], "a fraction between 0 and 1"),
+    (["--min-top1", "90", "-t", "synth:compare"], "out of range: give a value >= 0 and <= 1"),
     (["-t", "synth:compare", "-o", "bogus=1"], "option bogus"),
     (["-t", "synth:compare", "-e", "llamacp"], "Did you mean 'llamacpp'"),
 ])

@@ -66,7 +66,7 @@ def test_depth_prune_drops_the_least_influential_blocks(db, tmp_path, smollm):
     b = cli("--db", db, "bench", "-m", str(path), "-c", "1", "-n", "2", "--output-tokens", "4", "--warmup", "0")
     assert b.returncode == 0, b.stderr  # llama.cpp serves the rewritten file
     bad = cli("--db", db, "prune", "--layers", "30", "--out-dir", str(tmp_path))
-    assert bad.returncode == 2 and "keep at least one" in bad.stderr
+    assert bad.returncode == 2 and "remove at most 29" in bad.stderr
 
 
 def test_round_trip_through_torch_keeps_the_logits(db, tmp_path, reference_f32):
@@ -144,8 +144,8 @@ def test_bad_inputs_leave_no_artifact(db, tmp_path, smollm, other_tokenizer):
         (["sparsify", str(other)], "architecture 'gpt2'"),
         (["convert", str(other), "--via", "torch"], "architecture 'gpt2'"),
         (["prune", "--ffn", "1.0"], "ffn"),
-        (["prune", "--kv-groups", "3"], "keep at least one"),
-        (["prune", "--layers", "30"], "keep at least one"),
+        (["prune", "--kv-groups", "3"], "remove at most 2"),
+        (["prune", "--layers", "30"], "remove at most 29"),
         (["prune"], "say what to remove"),
         (["distill", smollm.path, "--teacher", other_tokenizer, "--no-measure"], "another tokenizer"),
         (["distill", smollm.path, "--teacher", smollm.path, "--corpus", str(tmp_path / "missing.txt"), "--no-measure"], "does not exist"),

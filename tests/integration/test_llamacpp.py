@@ -101,3 +101,43 @@ def test_chat_requests_use_the_models_template(smollm):
     assert "<|im_start|>user\nhi<|im_end|>" in templated and templated.rstrip().endswith("assistant")
     assert len(marker) == 1 and len(as_text) > 1  # the template's markers become control tokens, user text never does
     assert text.strip()  # a 135M model answers something; correctness is the eval issue's business
+
+
+SWEEP_TYPES = ["q8_0", "q6_k", "q4_k_m", "q4_0", "q4_1", "q2_k"]
+
+
+def test_every_quant_type_loads_decodes_and_scores(reference_f32, tmp_path):
+    """The test that would have caught the AMX crash: each type the sweep and optimize use is loaded by the
+    engine and the scorer and asked for a few tokens, in this process, with tokenfall's buffer-type choice."""
+    import numpy as np
+
+    from tokenfall.levers.quantize import quantize
+    from tokenfall.models import resolve
+    from tokenfall.models.llama import backend
+    from tokenfall.quality.score_llamacpp import LlamaScorer
+
+    choice = backend()
+    assert "AMX_INT8" not in choice["features"] or not choice["extra_bufts"]
+    for t in SWEEP_TYPES:
+        info = resolve(str(quantize(reference_f32.path, tmp_path / f"{t}.gguf", t)))
+
+        async def main():
+            e = create("llamacpp", info, {"parallel": 2, "seq_ctx": 64})
+            await e.start()
+            try:
+                return (await _generate(e, "The capital of France is", 4))[1], e.info().buffers
+            finally:
+                await e.stop()
+
+        times, buffers = run(main())
+        assert len(times) == 4, t
+        assert buffers and sum(buffers.values()) > 10, (t, buffers)  # MiB of weights, by buffer type
+        if t == "q4_0" and choice["extra_bufts"] and "AVX2" in choice["features"]:
+            assert "CPU_REPACK" in buffers, buffers  # the repack path the fix keeps
+        scorer = LlamaScorer(info, n_ctx=64)
+        try:
+            toks = scorer.encode("The sky is blue and the grass is green.")
+            rows = np.concatenate([w.copy() for w in scorer.windows(toks, 1)])
+            assert rows.shape[0] == len(toks) - 1 and np.isfinite(rows).all(), t
+        finally:
+            scorer.close()

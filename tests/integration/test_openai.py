@@ -8,7 +8,9 @@ import httpx
 from tokenfall import api
 from tokenfall.mockserver import MockServer
 from tokenfall.store import Ledger
-from tokenfall.types import BenchConfig, Load, Prompts
+from tokenfall.types import BenchConfig, Load, PriceSpec, Prompts
+
+PRICE = PriceSpec(usd_per_hour=2.0)  # a remote server is priced with its own price, never this machine's
 
 PROMPTS = ["Count from one to thirty: one, two,", "Once upon a time, in a small village,",
            "The list of planets in order is", "Here is a long story about a river:"]
@@ -17,7 +19,7 @@ PROMPTS = ["Count from one to thirty: one, two,", "Once upon a time, in a small 
 def test_against_llama_cpp_server_counts_match_server_usage(llama_server, db, tmp_path):
     f = tmp_path / "prompts.jsonl"
     f.write_text("".join(json.dumps({"prompt": p}) + "\n" for p in PROMPTS))
-    cfg = BenchConfig(model=llama_server + "#smol", engine="openai", tokenizer="smollm2-135m",
+    cfg = BenchConfig(model=llama_server + "#smol", engine="openai", price=PRICE, tokenizer="smollm2-135m",
                       loads=[Load(concurrency=2, requests=4, warmup_requests=1)],
                       prompts=Prompts(source="jsonl", path=str(f), output_tokens=12))
     run = api.bench(cfg, db=db)
@@ -36,23 +38,25 @@ def test_against_llama_cpp_server_counts_match_server_usage(llama_server, db, tm
 
 
 def test_faults_are_all_accounted_for_and_nothing_hangs(db):
-    with MockServer(faults=["ok", "reset", "500", "malformed", "stall", "truncate"]) as srv:
-        cfg = BenchConfig(model=srv.url + "#mock", engine="openai", engine_options={"timeout_s": 2.0},
-                          loads=[Load(concurrency=6, requests=12, warmup_requests=0)], timeout_s=3.0)
+    with MockServer(faults=["ok", "reset", "500", "malformed", "stall", "truncate", "error_event"]) as srv:
+        cfg = BenchConfig(model=srv.url + "#mock", engine="openai", price=PRICE, engine_options={"timeout_s": 2.0},
+                          loads=[Load(concurrency=7, requests=14, warmup_requests=0)], timeout_s=3.0)
         t = time.monotonic()
         run = api.bench(cfg, db=db)
         elapsed = time.monotonic() - t
     s = run["summary"][0]
-    assert s["requests_ok"] + s["requests_failed"] == 12
+    assert s["requests_ok"] + s["requests_failed"] == 14
     assert s["requests_ok"] == 2
-    assert s["errors"] == {"http_500": 2, "connection_reset": 4, "malformed_sse": 2, "timeout": 2}
+    assert s["errors"] == {"http_500": 2, "connection_reset": 4, "malformed_sse": 2, "timeout": 2, "stream_error": 2}
     assert elapsed < 30
-    assert len(Ledger(db).requests(run["id"])) == 12
+    records = Ledger(db).requests(run["id"])
+    assert len(records) == 14
+    assert sum(r.error == "stream_error" for r in records) == 2
 
 
 def test_usage_chunk_is_authoritative_and_open_loop_rate(db):
     with MockServer() as srv:
-        cfg = BenchConfig(model=srv.url + "#mock", engine="openai",
+        cfg = BenchConfig(model=srv.url + "#mock", engine="openai", price=PRICE,
                           loads=[Load(mode="constant", rate=50.0, requests=40, warmup_requests=0)],
                           prompts=Prompts(output_tokens=5))
         run = api.bench(cfg, db=db)
@@ -63,7 +67,7 @@ def test_usage_chunk_is_authoritative_and_open_loop_rate(db):
 
 def test_client_processes_split_the_load(db):
     with MockServer(itl_s=0.001) as srv:
-        cfg = BenchConfig(model=srv.url + "#mock", engine="openai", engine_options={"processes": 2},
+        cfg = BenchConfig(model=srv.url + "#mock", engine="openai", price=PRICE, engine_options={"processes": 2},
                           loads=[Load(concurrency=4, requests=20, warmup_requests=1)], prompts=Prompts(output_tokens=4))
         run = api.bench(cfg, db=db)
         served = srv.requests
@@ -75,7 +79,20 @@ def test_client_processes_split_the_load(db):
 
 def test_chat_endpoint(db):
     with MockServer() as srv:
-        cfg = BenchConfig(model=srv.url + "#mock", engine="openai", engine_options={"endpoint": "chat"},
+        cfg = BenchConfig(model=srv.url + "#mock", engine="openai", price=PRICE, engine_options={"endpoint": "chat"},
                           loads=[Load(concurrency=1, requests=2, warmup_requests=0)], prompts=Prompts(output_tokens=3))
         run = api.bench(cfg, db=db)
     assert run["summary"][0]["tokens_out"] == 6
+
+
+def test_the_api_runs_inside_a_running_event_loop(db):
+    """As from a Jupyter cell, where asyncio.run would raise."""
+    import asyncio
+
+    async def cell():
+        with MockServer() as srv:
+            return api.bench(BenchConfig(model=srv.url + "#mock", engine="openai", price=PRICE, prompts=Prompts(output_tokens=2),
+                                         loads=[Load(concurrency=1, requests=2, warmup_requests=0)]), db)
+
+    run = asyncio.run(cell())
+    assert run["status"] == "complete" and run["summary"][0]["requests_ok"] == 2

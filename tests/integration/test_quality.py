@@ -2,7 +2,6 @@
 pairs with intervals, paired tests that flag a damaged model and not a good quantization."""
 
 import pytest
-from conftest import SHARED_DATA
 
 from tokenfall import api
 from tokenfall.errors import TokenfallError
@@ -11,7 +10,6 @@ from tokenfall.models import resolve
 from tokenfall.models.gguf_write import drop_layers
 from tokenfall.types import EvalConfig, Gate, TaskSpec
 
-HELLASWAG = str(SHARED_DATA / "hellaswag_pairs_dev.jsonl")
 
 
 class Steps:
@@ -48,8 +46,8 @@ def test_fidelity_self_is_exact_and_q4_1_diverges(smollm, reference_f32, hellasw
     assert not strict["summary"]["gate"]["passed"]
 
 
-def test_hellaswag_pairs_accuracy_is_above_chance(smollm, db):
-    run = api.evaluate(EvalConfig(model=smollm.path, tasks=[TaskSpec(kind="choice", source=HELLASWAG)]), db)
+def test_hellaswag_pairs_accuracy_is_above_chance(smollm, hellaswag_file, db):
+    run = api.evaluate(EvalConfig(model=smollm.path, tasks=[TaskSpec(kind="dataset", source="hellaswag")]), db)
     (t,) = run["summary"]["tasks"]
     assert t["n"] == 600 and len(t["items"]) == 600 and t["metric"] == "acc_norm"
     assert t["acc"] == t["items"].count("1") / 600
@@ -57,10 +55,10 @@ def test_hellaswag_pairs_accuracy_is_above_chance(smollm, db):
     assert t["ci"][0] < t["acc"] < t["ci"][1]
 
 
-def test_paired_test_flags_damage_not_q8_0(reference_f32, tmp_path, db):
+def test_paired_test_flags_damage_not_q8_0(reference_f32, hellaswag_file, tmp_path, db):
     damaged = drop_layers(reference_f32.path, tmp_path / "drop8.gguf", list(range(18, 26)))
     q8 = quantize(reference_f32.path, tmp_path / "q8_0.gguf", "q8_0")
-    task = TaskSpec(kind="choice", source=HELLASWAG)
+    task = TaskSpec(kind="choice", source=str(hellaswag_file))
     gate = Gate(max_acc_drop=1.0)
 
     first = Steps()
@@ -84,9 +82,9 @@ def test_tokenizer_mismatch_is_refused_before_any_model_runs(smollm, other_token
     assert api.runs(db) == []
 
 
-def test_generation_and_synthetic_tasks(smollm, db):
+def test_generation_and_synthetic_tasks(smollm, gsm8k_file, db):
     run = api.evaluate(EvalConfig(model=smollm.path, tasks=[
-        TaskSpec(kind="gen", source=str(SHARED_DATA / "gsm8k_test_dev.jsonl"), limit=4, max_tokens=24, shots=1),
+        TaskSpec(kind="dataset", source="gsm8k", limit=4, max_tokens=24, shots=1),
         TaskSpec(kind="synth-gen", source="arithmetic", n=6, max_tokens=6),
         TaskSpec(kind="synth", source="compare", n=20)]), db)
     gen, sgen, syn = run["summary"]["tasks"]
@@ -121,11 +119,11 @@ def test_resolve_written_models(reference_f32, smollm):
     assert resolve(reference_f32.path).sha256 == reference_f32.sha256
 
 
-def test_lm_eval_local_task_runs_through_the_scorer(tmp_path, smollm, reference_f32, db):
+def test_lm_eval_local_task_runs_through_the_scorer(tmp_path, smollm, reference_f32, hellaswag_file, db):
     pytest.importorskip("lm_eval")
     import json
 
-    rows = [json.loads(line) for line in (SHARED_DATA / "hellaswag_pairs_dev.jsonl").read_text().splitlines()[:12]]
+    rows = [json.loads(line) for line in hellaswag_file.read_text().splitlines()[:12]]
     data = tmp_path / "pairs.jsonl"
     data.write_text("".join(json.dumps({"context": r["context"].rstrip(), "choices": [r["correct"], r["wrong"]], "answer": 0}) + "\n"
                             for r in rows))

@@ -20,7 +20,7 @@ def test_poisson_arrivals_are_seeded_with_the_right_mean_gap():
 def test_jsonl_errors_name_file_and_line(tmp_path):
     f = tmp_path / "p.jsonl"
     f.write_text('{"prompt": "hi"}\n{"prompt": 3}\n')
-    with pytest.raises(TokenfallError, match=r"p.jsonl:2: bad prompt line"):
+    with pytest.raises(TokenfallError, match=r"p.jsonl:2: expected an object with a non-empty string"):
         prompts.from_jsonl(f, Prompts())
     f.write_text('{"prompt": "hi", "max_tokens": 5}\nnot json\n')
     with pytest.raises(TokenfallError, match=r"p.jsonl:2"):

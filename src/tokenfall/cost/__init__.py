@@ -35,14 +35,20 @@ def local_default() -> str:
 
 
 def pricing(hardware: str | None = None, usd_per_hour: float | None = None, watts: float | None = None,
-            usd_per_kwh: float = 0.15, utilisation: float = 1.0, measured_watts: float | None = None) -> Pricing:
-    """Build the price inputs: a catalog entry, or a user's own $/hour (then energy is added on top)."""
+            usd_per_kwh: float = 0.15, utilisation: float = 1.0, measured_watts: float | None = None,
+            remote: bool = False) -> Pricing:
+    """Build the price inputs: a catalog entry, or a user's own $/hour (then energy is added on top). For a
+    ``remote`` server this machine's power says nothing: a given $/hour without --watts is taken as all-in."""
     if not 0 < utilisation <= 1:
         raise TokenfallError(f"--utilisation {utilisation}: must be in (0, 1]")
     if usd_per_hour is not None and usd_per_hour < 0 or usd_per_kwh < 0:
         raise TokenfallError("prices must be >= 0 (--usd-per-hour, --usd-per-kwh)")
     if usd_per_hour is not None:
         hw_watts = watts if watts is not None else measured_watts
+        if hw_watts is None and remote:
+            return Pricing(hardware=hardware, usd_per_hour=usd_per_hour, usd_per_hour_source="given by user (the server's)",
+                           includes_energy=True, watts=0.0, watts_source="not measurable from the client: taken as inside "
+                           "the hourly price (give --watts to add it)", usd_per_kwh=usd_per_kwh, utilisation=utilisation)
         if hw_watts is None:
             raise TokenfallError("--usd-per-hour needs --watts (power draw to price energy) unless power is measurable here")
         return Pricing(hardware=hardware, usd_per_hour=usd_per_hour, usd_per_hour_source="given by user",

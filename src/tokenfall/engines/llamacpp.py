@@ -32,7 +32,7 @@ from typing import AsyncIterator, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tokenfall.errors import EngineError, TokenfallError
-from tokenfall.models.llama import KV_TYPES, load_model
+from tokenfall.models.llama import KV_TYPES, load_model, model_buffers
 from tokenfall.models.tokenizers import LlamaTokenizer
 from tokenfall.types import Chunk, EngineInfo, ModelInfo, Request
 
@@ -76,14 +76,46 @@ def _common_prefix(a: list[int], b: list[int]) -> int:
     return n
 
 
+# bytes per KV element of each cache type (ggml block sizes: q8_0 stores 32 values in 34 bytes, ...)
+_KV_BYTES = {"f32": 4.0, "f16": 2.0, "q8_0": 34 / 32, "q4_0": 18 / 32, "q4_1": 20 / 32, "q5_0": 22 / 32, "q5_1": 24 / 32}
+
+
+def _available_bytes() -> int | None:
+    try:
+        for line in open("/proc/meminfo"):
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _check_memory(model: ModelInfo, o) -> None:
+    """Refuse a KV cache the machine cannot hold before llama.cpp tries (seq_ctx=10^8 grew to 23.6 GB and
+    was killed by the kernel, leaving its run 'running')."""
+    from tokenfall.models import architecture
+
+    shape = architecture(model.path)
+    cells = o.seq_ctx * (o.parallel + o.prefix_cache)
+    kv = shape["n_layers"] * 2 * shape["n_kv_heads"] * shape["head_dim"] * cells * _KV_BYTES[o.kv_type]
+    need, have = kv + (model.size_bytes or 0), _available_bytes()
+    if have is not None and need > 0.9 * have:
+        raise TokenfallError(f"the KV cache of seq_ctx={o.seq_ctx} x {o.parallel + o.prefix_cache} sequences needs {kv / 2**30:.1f} GiB "
+                             f"(+ {(model.size_bytes or 0) / 2**30:.2f} GiB of weights); {have / 2**30:.1f} GiB is available: "
+                             "lower -o seq_ctx or -o parallel, or use -o kv_type=q8_0")
+
+
 class LlamaCppEngine:
     name: ClassVar[str] = "llamacpp"
     requires: ClassVar = (("llama_cpp", "llamacpp"),)
 
     class Options(BaseModel):
         model_config = ConfigDict(extra="forbid")
-        seq_ctx: int = Field(1024, ge=32, description="KV cells per sequence (prompt + output)")
-        n_batch: int = Field(512, ge=1, description="max tokens per llama_decode step")
+        seq_ctx: int = Field(1024, ge=32, le=1 << 20, description="KV cells per sequence (prompt + output)")
+        n_batch: int = Field(512, ge=1, le=1 << 16, description="max tokens per llama_decode step")
         parallel: int = Field(32, ge=1, le=256, description="max sequences decoding at once")
         prefill_chunk: int = Field(256, ge=1, description="max prompt tokens of one request per step")
         n_threads: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, description="llama.cpp compute threads")
@@ -110,11 +142,13 @@ class LlamaCppEngine:
         if model.kind != "gguf":
             raise TokenfallError(f"engine 'llamacpp' needs a GGUF model, got {model.kind} '{model.ref}'; use --engine transformers or openai")
         self.model_info, self.opts = model, options
+        _check_memory(model, options)
         self.tokenizer: LlamaTokenizer | None = None
         self._pending: queue.Queue = queue.Queue()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._busy = [0.0, 0.0]  # llama_decode seconds spent on prompt tokens, on decoded tokens
+        self._model = None
 
     def busy(self) -> tuple[float, float]:
         """Seconds of llama_decode spent on prefill and on decode so far. A step holding both is split by
@@ -126,7 +160,8 @@ class LlamaCppEngine:
         import llama_cpp
 
         return EngineInfo(name=self.name, version=f"llama-cpp-python {llama_cpp.__version__}",
-                          options=self.opts.model_dump(), model=self.model_info)
+                          options=self.opts.model_dump(), model=self.model_info,
+                          buffers=model_buffers(self._model) if self._model else {})
 
     async def start(self) -> None:
         import llama_cpp as ll

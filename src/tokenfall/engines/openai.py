@@ -101,6 +101,8 @@ class OpenAIEngine:
                         usage = obj.get("usage") or {}
                     except (json.JSONDecodeError, AttributeError, UnicodeDecodeError) as e:
                         raise EngineError("malformed_sse", str(e)) from e
+                    if obj.get("error"):  # the server failed after its 200: vLLM, TGI, SGLang send this event
+                        raise EngineError("stream_error", _error_text(obj["error"]))
                     text, finish = "", None
                     if choices:
                         c = choices[0]
@@ -119,3 +121,10 @@ class OpenAIEngine:
             raise EngineError("connection_reset", str(e)) from e
         except aiohttp.ClientError as e:
             raise EngineError("http_client", f"{type(e).__name__}: {e}") from e
+
+
+def _error_text(error) -> str:
+    """The message of an SSE error event, whether an object ({"message": ...}) or a bare string."""
+    if isinstance(error, dict):
+        return str(error.get("message") or error)[:200]
+    return str(error)[:200]

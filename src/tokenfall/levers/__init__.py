@@ -33,6 +33,25 @@ class Lever(Protocol):
     def apply(self, model: ModelInfo, dst: Path, options: BaseModel, progress=None) -> Path: ...
 
 
+def precheck(model: ModelInfo, options: BaseModel) -> None:
+    """What the model's metadata can refute before minutes of calibration: blocks or KV groups to remove
+    that the model does not have, a calibration file that cannot be read."""
+    from tokenfall.errors import TokenfallError
+    from tokenfall.inputs import read_text
+    from tokenfall.models import architecture
+
+    o = options.model_dump()
+    if o.get("calibration"):
+        read_text(o["calibration"], "calibration file")
+    if o.get("layers") or o.get("kv_groups"):
+        shape = architecture(model.path)
+        if o.get("layers") and o["layers"] >= shape["n_layers"]:
+            raise TokenfallError(f"--layers {o['layers']}: the model has {shape['n_layers']} blocks; remove at most {shape['n_layers'] - 1}")
+        if o.get("kv_groups") and o["kv_groups"] >= shape["n_kv_heads"]:
+            raise TokenfallError(f"--kv-groups {o['kv_groups']}: the model has {shape['n_kv_heads']} KV groups per block; "
+                                 f"remove at most {shape['n_kv_heads'] - 1}")
+
+
 def lineage(model: ModelInfo, lever: str, options: BaseModel) -> dict[str, str]:
     return {"parent_sha256": model.sha256 or "", "lever": lever, "options": json.dumps(options.model_dump(), sort_keys=True),
             "version": __version__}

@@ -20,12 +20,13 @@ from pathlib import Path
 from pydantic import Field, ValidationError, field_validator
 
 from tokenfall.errors import TokenfallError
-from tokenfall.types import Model
+from tokenfall.inputs import read_text
+from tokenfall.types import Model, Settings
 
 BLEND = (3, 1)  # input:output weights of the blended price (Artificial Analysis / Epoch convention)
 
 
-class PriceRow(Model):
+class PriceRow(Settings):
     """One list price of one model at one provider from a date on; every row names where the price and score came from."""
 
     model: str = Field(min_length=1)
@@ -81,10 +82,7 @@ def _bool(v: str | None, field: str) -> bool:
 
 def parse_csv(path: Path) -> list[PriceRow]:
     """Every row validated; the first bad one raises with file:line, the column and the reason."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise TokenfallError(f"--prices {path}: cannot read it ({e.strerror})") from e
+    text = read_text(path, "--prices file")
     reader = csv.DictReader(text.splitlines())
     need = {"model", "provider", "date", "usd_per_m_input", "usd_per_m_output", "source_price"}
     missing = need - set(reader.fieldnames or [])

@@ -12,6 +12,7 @@ import os
 import struct
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from platformdirs import user_cache_dir
 
@@ -47,6 +48,13 @@ def resolve(ref: str | None = None) -> ModelInfo:
         url, _, name = ref.partition("#")
         if not name:
             raise TokenfallError(f"model '{ref}': add the served model name after '#', e.g. {url}#my-model")
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises ValueError when out of range
+        except ValueError as e:
+            raise TokenfallError(f"model '{ref}': not a usable URL ({e}); e.g. http://127.0.0.1:8000/v1#my-model") from None
+        if not parts.hostname:
+            raise TokenfallError(f"model '{ref}': the URL has no host; e.g. http://127.0.0.1:8000/v1#my-model")
         return ModelInfo(ref=ref, kind="remote", base_url=url.rstrip("/"), name=name)
     if ref in BUNDLED:
         return gguf_info(BUNDLED[ref](), ref=ref, name=ref)

@@ -112,7 +112,8 @@ def evaluate(cfg: EvalConfig, progress: Progress, summary: EvalSummary | None = 
             cand[i] = _grade_gen(cfg, model, task, spec, progress, "candidate")
             if ref is not None and i not in ref_out:
                 ref_out[i] = _grade_gen(cfg, ref, task, spec, progress, "reference")[0]
-        summary.tasks.append(tasks.result(task.name, spec.kind, task.metric, task.digest(), *cand[i], ref_out.get(i), cfg.gate.alpha))
+        summary.tasks.append(tasks.result(task.name, spec.kind, task.metric, task.digest(), *cand[i], ref_out.get(i), cfg.gate.alpha,
+                                          origin=task.origin))
     for name in cfg.lm_eval:
         summary.tasks.append(_lm_eval(cfg, name, model, ref, progress, known))
     summary.gate = gate.check(cfg.gate, summary.fidelity, summary.tasks)

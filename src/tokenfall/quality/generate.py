@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Callable
 
+from tokenfall import loop
 from tokenfall.engines import create
 from tokenfall.errors import EngineError, TokenfallError
 from tokenfall.types import ModelInfo, Request
@@ -36,7 +37,7 @@ def generate(engine: str, model: ModelInfo, options: dict, requests: list[Reques
             await eng.stop()
 
     try:
-        return asyncio.run(main())
+        return loop.run(main())
     except EngineError as e:
         raise TokenfallError(f"generation with engine '{engine}' on '{model.ref}' failed ({e.kind}: {e}); check the engine with `tokenfall bench`") from e
     except TimeoutError as e:

@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from tokenfall.errors import TokenfallError
-from tokenfall.quality import synthetic
+from tokenfall.inputs import read_text
+from tokenfall.quality import datasets, synthetic
 from tokenfall.quality.scoring import Scorer, choice_loglik
 from tokenfall.quality.stats import paired, wilson
 from tokenfall.registry import did_you_mean
@@ -32,16 +33,14 @@ class Task:
     metric: str
     items: list = field(default_factory=list)  # (context, choices, answer) or (prompt, answer)
     stops: tuple[str, ...] = ("\n\n",)
+    origin: str | None = None  # a named data set's source
 
     def digest(self) -> str:
         return hashlib.sha256(json.dumps(self.items).encode()).hexdigest()[:16]
 
 
 def _lines(path: str):
-    p = Path(path)
-    if not p.is_file():
-        raise TokenfallError(f"task file '{path}' does not exist; give a JSONL file (see `tokenfall eval --help` for the formats)")
-    for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
+    for n, line in enumerate(read_text(path, "task file").splitlines(), 1):
         if not line.strip():
             continue
         try:
@@ -102,6 +101,13 @@ def load_gen(path: str) -> list:
 
 
 def load(spec: TaskSpec) -> Task:
+    if spec.kind == "dataset":
+        if spec.source not in datasets.DATASETS:
+            raise did_you_mean(spec.source, list(datasets.DATASETS), "data set")
+        found = datasets.locate(spec.source)
+        task = load(spec.model_copy(update={"kind": datasets.DATASETS[spec.source].kind, "source": str(found.path)}))
+        task.name, task.origin = spec.source, found.origin
+        return task
     if spec.kind in ("synth", "synth-gen"):
         if spec.source not in synthetic.FAMILIES:
             raise did_you_mean(spec.source, list(synthetic.FAMILIES), "synthetic task family")
@@ -179,9 +185,10 @@ def grade_gen(task: Task, outputs: list[str]) -> tuple[np.ndarray, dict[str, flo
 
 
 def result(name: str, kind: str, metric: str, digest: str, outcomes: np.ndarray, metrics: dict[str, float],
-           reference: np.ndarray | None = None, alpha: float = 0.05) -> TaskResult:
+           reference: np.ndarray | None = None, alpha: float = 0.05, origin: str | None = None) -> TaskResult:
     k = int(outcomes.sum())
     return TaskResult(name=name, kind=kind, metric=metric, n=len(outcomes), acc=k / len(outcomes),
                       ci=wilson(k, len(outcomes)), metrics=metrics, items="".join("1" if o else "0" for o in outcomes),
                       items_digest=digest, paired=paired(outcomes, reference, alpha) if reference is not None else None,
-                      reference_items="" if reference is None else "".join("1" if o else "0" for o in reference))
+                      reference_items="" if reference is None else "".join("1" if o else "0" for o in reference),
+                      origin=origin)

@@ -226,14 +226,17 @@ def page(title: str, body: list[str], specs: list[tuple[str, dict]]) -> str:
 
 
 @contextmanager
-def staged(out: Path, flag: str):
+def staged(out: Path):
     """A temporary directory inside ``out``, created with it. When the block succeeds, every file written there
     is renamed into ``out`` (a reader never sees a half-written file); either way the directory is removed."""
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise TokenfallError(f"{flag} {out}: cannot create it ({e.strerror})") from e
-    tmp = Path(tempfile.mkdtemp(dir=out, prefix=".tmp-"))
+        raise TokenfallError(f"output folder '{out}' cannot be created ({e.strerror}); choose a writable folder") from e
+    try:
+        tmp = Path(tempfile.mkdtemp(dir=out, prefix=".tmp-"))
+    except OSError as e:
+        raise TokenfallError(f"output folder '{out}' cannot be written ({e.strerror}); choose a writable folder") from e
     try:
         yield tmp
         for f in sorted(tmp.iterdir()):
@@ -246,7 +249,7 @@ def render(runs: list[dict], out_dir: str | Path) -> dict:
     """Write report.html, report.md and one PNG per chart into ``out_dir`` (atomically: a temporary
     directory renamed into place file by file). Returns the paths."""
     out = Path(out_dir)
-    with staged(out, "--report-dir") as tmp:
+    with staged(out) as tmp:
         body, md, pngs, specs = [], ["# tokenfall report", ""], [], []
         for run in runs:
             s = run["summary"] or {}

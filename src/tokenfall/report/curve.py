@@ -93,7 +93,7 @@ def render_curve(c: dict, out_dir: str | Path) -> dict:
                 [[p["date"], p["model"], p["provider"], p["mmlu"], f"{p['usd_per_m']:.4g}", p["source"]] for p in c["frontier"]]),
             "<h3>Method and assumptions</h3><ul>" + "".join(f"<li>{html.escape(a)}</li>" for a in c["assumptions"]) + "</ul>"]
     names = ["curve.html", "curve.png", "frontier.csv", "curve.json"]
-    with staged(out, "--out") as tmp:
+    with staged(out) as tmp:
         (tmp / "curve.html").write_text(page("tokenfall curve", body, [("curve", _plotly(c))]), encoding="utf-8")
         _png(c, tmp / "curve.png")
         with (tmp / "frontier.csv").open("w", newline="") as fh:

@@ -11,7 +11,8 @@ from importlib.resources import files
 from pathlib import Path
 
 from tokenfall.errors import TokenfallError
-from tokenfall.types import Prompts, Request
+from tokenfall.inputs import read_text
+from tokenfall.types import MAX_TOKENS, Prompts, Request
 
 
 def _words() -> list[str]:
@@ -65,30 +66,36 @@ def synthetic(count: int, spec: Prompts, tokenizer) -> list[Request]:
     return out
 
 
-def from_jsonl(path: str | Path, spec: Prompts, tokenizer=None) -> list[Request]:
-    """One JSON object per line: {"prompt": str, "max_tokens": int (optional)}."""
-    p = Path(path)
-    try:
-        lines = p.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as e:
-        raise TokenfallError(f"prompts file '{p}' cannot be read ({e})") from e
+def read_jsonl(path: str | Path, spec: Prompts) -> list[tuple[str, int]]:
+    """(prompt, max_tokens) per line of {"prompt": str, "max_tokens": int (optional)}; checked before any model loads."""
     out = []
-    for no, line in enumerate(lines, 1):
+    for no, line in enumerate(read_text(path, "prompts file").splitlines(), 1):
         if not line.strip():
             continue
+        where = f"{path}:{no}"
         try:
             obj = json.loads(line)
-            prompt = obj["prompt"]
-            if not isinstance(prompt, str):
-                raise TypeError("'prompt' must be a string")
-            max_tokens = int(obj.get("max_tokens", spec.output_tokens))
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
-            raise TokenfallError(f"{p}:{no}: bad prompt line ({type(e).__name__}: {e}); expected {{\"prompt\": \"...\", \"max_tokens\": 32}}") from e
+        except json.JSONDecodeError as e:
+            raise TokenfallError(f"{where}: not valid JSON ({e.msg}); expected {{\"prompt\": \"...\", \"max_tokens\": 32}}") from e
+        if not isinstance(obj, dict) or not isinstance(obj.get("prompt"), str) or not obj["prompt"]:
+            raise TokenfallError(f"{where}: expected an object with a non-empty string \"prompt\"")
+        n = obj.get("max_tokens", spec.output_tokens)
+        if isinstance(n, float) and n.is_integer():
+            n = int(n)
+        if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_TOKENS:
+            raise TokenfallError(f"{where}: \"max_tokens\" {n!r} must be a whole number from 1 to {MAX_TOKENS}")
+        out.append((obj["prompt"], n))
+    if not out:
+        raise TokenfallError(f"prompts file '{path}' holds no prompts")
+    return out
+
+
+def from_jsonl(path: str | Path, spec: Prompts, tokenizer=None) -> list[Request]:
+    out = []
+    for prompt, max_tokens in read_jsonl(path, spec):
         ids = tokenizer.encode(prompt, special=True) if tokenizer else None
         out.append(Request(id=len(out), prompt=prompt, prompt_tokens=ids, max_tokens=max_tokens,
                            ignore_eos=spec.ignore_eos, chat=spec.chat, seed=spec.seed + len(out)))
-    if not out:
-        raise TokenfallError(f"prompts file '{p}' holds no prompts")
     return out
 
 

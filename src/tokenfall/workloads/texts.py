@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from tokenfall.errors import TokenfallError
+from tokenfall.inputs import read_text
 
 # Openings authored for tokenfall: varied registers (narrative, technical, code, dialogue, lists, numbers).
 OPENINGS = [
@@ -57,11 +58,9 @@ def from_files(paths: list[str]) -> str:
     """Plain text files as they are; JSONL files contribute each line's "text" field."""
     parts = []
     for p in paths:
-        path = Path(p)
-        if not path.is_file():
-            raise TokenfallError(f"text file '{p}' does not exist; pass plain text or JSONL with a \"text\" field")
-        if path.suffix == ".jsonl":
-            for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        body = read_text(p, "text file")
+        if Path(p).suffix == ".jsonl":
+            for n, line in enumerate(body.splitlines(), 1):
                 if not line.strip():
                     continue
                 try:
@@ -69,7 +68,7 @@ def from_files(paths: list[str]) -> str:
                 except (json.JSONDecodeError, KeyError, TypeError) as e:
                     raise TokenfallError(f"{p}:{n}: expected a JSON object with a \"text\" field ({type(e).__name__})") from e
         else:
-            parts.append(path.read_text(encoding="utf-8", errors="replace"))
+            parts.append(body)
     text = "\n\n".join(parts)
     if not text.strip():
         raise TokenfallError(f"text files {', '.join(paths)} are empty; fidelity needs text to score")
