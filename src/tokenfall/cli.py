@@ -29,7 +29,7 @@ from tokenfall.errors import ExitCode, Interrupted, RunFailed, TokenfallError, V
 os.environ.setdefault("TQDM_DISABLE", "1")
 # piped output (CI logs, files) gets room for the whole table instead of rich's 80-column default
 out = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 200)
-err = Console(stderr=True)
+err = Console(stderr=True, width=None if sys.stderr.isatty() or "COLUMNS" in os.environ else 200)
 
 
 class Number(click.ParamType):
@@ -341,7 +341,8 @@ def _print_quality(evals: list[dict]) -> None:
 @click.option("--score-from", type=Number(0, 1, hi_open=True), default=0.5, show_default=True, help="Score each window from this fraction on (llama.cpp: 0.5).")
 @click.option("--no-fidelity", is_flag=True, help="Skip fidelity even with --reference (tasks only).")
 @click.option("-t", "--task", "task_values", multiple=True,
-              help="choice:FILE.jsonl | gen:FILE.jsonl | synth:FAMILY | synth-gen:FAMILY (repeatable; FAMILY 'all' = every family).")
+              help="hellaswag | gsm8k (public sets: mirror, cache or one checked download) | choice:FILE.jsonl | "
+              "gen:FILE.jsonl | synth:FAMILY | synth-gen:FAMILY (repeatable; FAMILY 'all' = every family).")
 @click.option("--limit", type=COUNT, help="First N items of each task.")
 @click.option("--shots", type=Number(0, 64, integer=True), default=0, show_default=True, help="Generation tasks: leading items used as worked examples.")
 @click.option("--difficulty", type=click.IntRange(1, 3), default=1, show_default=True, help="Synthetic tasks.")
@@ -688,6 +689,10 @@ def show(ctx, run_id, as_json):
     m = run["fingerprint"]["machine"]
     out.print(f"machine: {m['cpu']}, {m['cores']} cores, {m['memory_bytes'] and round(m['memory_bytes'] / 2**30, 1)} GiB, "
               f"ISA {' '.join(m['isa'])}, {m['os']}; GPUs: {', '.join(m['gpus']) or 'none'}")
+    b, bufs = run["fingerprint"].get("llama_cpp"), (run.get("engine") or {}).get("buffers")
+    if b:
+        out.print(f"llama.cpp {b['llama_cpp']}: built with {' '.join(b['features'])}; {b['why']}"
+                  + (f"; weights in {', '.join(f'{k} {v:.0f} MiB' for k, v in bufs.items())}" if bufs else ""), highlight=False)
     _print_quality(quality)
 
 
@@ -1022,7 +1027,7 @@ def _default_tasks(limit: int) -> tuple[list, str]:
 @click.option("--output-tokens", type=COUNT, default=64, show_default=True)
 @click.option("--requests-per-stream", type=Number(0, 1000, lo_open=True), default=1.5, show_default=True, help="Requests per level = this x concurrency (>= 8).")
 @click.option("--tokens", type=COUNT, default=4096, show_default=True, help="Fidelity tokens per candidate.")
-@click.option("-t", "--task", "task_values", multiple=True, help="Gate tasks as in eval (default: HellaSwag dev pairs if found, else synthetic).")
+@click.option("-t", "--task", "task_values", multiple=True, help="Gate tasks as in eval (default: hellaswag when it can be had, else synthetic, said on the first line).")
 @click.option("--limit", type=COUNT, default=200, show_default=True, help="Items per task.")
 @click.option("--max-kld", type=NONNEG, default=0.05, show_default=True, help="Gate: mean KLD bound vs the float weights.")
 @click.option("--max-acc-drop", type=PERCENT, default=0.0, show_default=True, help="Gate: significant accuracy drop allowed, pp.")
@@ -1059,7 +1064,7 @@ def optimize(ctx, model, types, no_ledger_artifacts, concurrency, probe_c, kv_ty
         slo=Slo(**_slo(slo)), slo_attainment=slo_attainment, time_budget_s=time_budget,
         price=PriceSpec(hardware=hardware, usd_per_hour=usd_per_hour, watts=watts))
     if not as_json:
-        err.print(f"gate tasks: {task_note}", highlight=False)
+        err.print(f"gate tasks: {task_note}", highlight=False, soft_wrap=True)
     with _steps() as steps:
         log = (lambda m: None) if as_json else (lambda m: steps.p.console.print(m, highlight=False, markup=False))
         run = api.optimize(config, db=ctx.obj["db"], progress=steps, log=log, fresh=fresh)

@@ -29,6 +29,9 @@ def test_bench_sweep_stores_run_and_prints_costs(db, tmp_path):
 
     shown = cli("--db", db, "show", run_id[:12])
     assert shown.returncode == 0 and run_id in shown.stdout and "machine:" in shown.stdout
+    assert "llama.cpp 0.3.36: built with" in shown.stdout and "MiB" in shown.stdout  # buffer types the weights used
+    fp = json.loads(sqlite3.connect(db).execute("SELECT fingerprint FROM runs").fetchone()[0])
+    assert fp["llama_cpp"]["extra_bufts"] in (True, False) and fp["process"]["pid"] > 0
     listed = cli("--db", db, "runs")
     assert run_id in listed.stdout
     out = tmp_path / "run.csv"

@@ -82,24 +82,28 @@ def compiled_features() -> dict[str, str]:
 
 @functools.lru_cache(maxsize=1)
 def backend() -> dict:
-    """How this process's llama.cpp runs weights, decided before any model loads.
+    """How this process's llama.cpp runs weights, decided before any model loads (see ``decide``)."""
+    import llama_cpp
+
+    return {"llama_cpp": llama_cpp.__version__} | decide(compiled_features(), _cpu_flags(),
+                                                         os.environ.get("TOKENFALL_EXTRA_BUFTS", "auto").lower())
+
+
+def decide(feats: dict[str, str], flags: set[str], forced: str = "auto") -> dict:
+    """Whether models load with llama.cpp's extra buffer types, given the build's features and the CPU's flags.
 
     llama.cpp's AMX buffer type (compiled in by a native build on an Intel AMX CPU) repacks quantized
     weights and segfaults in the first decode (llama.cpp #20824). Where it is live, extra buffer types are
     turned off — losing the CPU repack too, the only load-time switch there is; tokenfall's own build
     (scripts/llama_wheel.py) leaves AMX out so the repack stays on. A build using instructions this CPU
-    lacks would die with SIGILL: refused with the fix."""
-    import llama_cpp
-
-    feats, flags = compiled_features(), _cpu_flags()
+    lacks would die with SIGILL: refused with the fix. ``forced`` (on/off, from TOKENFALL_EXTRA_BUFTS)
+    exists to measure the choice itself."""
     if flags:  # no /proc/cpuinfo (macOS): nothing to check against
         missing = [k for k, f in _CPU_FLAG.items() if feats.get(k) == "1" and f not in flags and k != "AMX_INT8"]
         if missing:
             raise TokenfallError(f"the installed llama-cpp-python was built for {', '.join(missing)}, which this CPU lacks; "
                                  "reinstall it for this CPU (make install, which keys its wheel cache by CPU level)")
     amx_live = feats.get("AMX_INT8") == "1" and "amx_int8" in flags
-    on = [k for k, v in feats.items() if v == "1"]
-    forced = os.environ.get("TOKENFALL_EXTRA_BUFTS", "auto").lower()  # off | on: for measuring the choice itself
     if forced in ("on", "off"):
         extra, why = forced == "on", f"extra buffer types {forced} (TOKENFALL_EXTRA_BUFTS={forced})"
     elif amx_live:
@@ -107,7 +111,7 @@ def backend() -> dict:
                              "extra buffer types off, CPU repack off too")
     else:
         extra, why = True, "extra buffer types on (CPU repack)"
-    return {"llama_cpp": llama_cpp.__version__, "features": on, "extra_bufts": extra, "why": why}
+    return {"features": [k for k, v in feats.items() if v == "1"], "extra_bufts": extra, "why": why}
 
 
 def load_model(path: str, n_gpu_layers: int = 0, vocab_only: bool = False):
