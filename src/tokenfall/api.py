@@ -96,13 +96,14 @@ def bench(config: BenchConfig, db: str | None = None, progress: Progress | None 
     _check(config)
     progress = progress or _Silent()
     model = models.resolve(config.model)
-    if model.kind == "remote" and config.price.hardware is None and config.price.usd_per_hour is None:
+    remote = model.kind == "remote"
+    if remote and config.price.hardware is None and config.price.usd_per_hour is None:
         raise TokenfallError(f"'{model.ref}' runs on another machine, so this machine's price says nothing of its $/M: "
                              "give the server's price with --hardware ID (see `tokenfall hardware`) or --usd-per-hour")
     # a remote server's watts are not this machine's: its meter reads nothing
-    meter = fingerprint.PowerMeter.off() if model.kind == "remote" else fingerprint.PowerMeter()
+    meter = fingerprint.PowerMeter.off() if remote else fingerprint.PowerMeter()
     cost.pricing(**config.price.model_dump(), measured_watts=0.0 if meter.source else None,
-                 remote=model.kind == "remote")  # prices checked before minutes are spent measuring
+                 remote=remote)  # prices checked before minutes are spent measuring
     engine = create(config.engine, model, config.engine_options)
     processes = getattr(engine.opts, "processes", 1)
     ledger = Ledger(db)
@@ -443,12 +444,13 @@ class _LedgerLab:
     def _known(self, kind: str, config: dict, sha: str | None) -> dict | None:
         if self.fresh:
             return None
+        backend = _llama_backend(config.get("engine", "llamacpp"))
         ledger = Ledger(self.db)
         try:
             for r in ledger.runs(limit=None, kind=kind):
                 fp = r["fingerprint"] or {}
                 if (r["status"] == "complete" and r["config"] == config and (fp.get("model") or {}).get("sha256") == sha
-                        and fp.get("machine") == self.machine and fp.get("llama_cpp") == _llama_backend(config.get("engine", "llamacpp"))):
+                        and fp.get("machine") == self.machine and fp.get("llama_cpp") == backend):
                     return r
         finally:
             ledger.close()

@@ -262,10 +262,9 @@ def bench(ctx, model, engine, opts, tokenizer, concurrency, rate, arrival, max_c
 
 
 def _task_specs(values: tuple[str, ...], limit, shots, difficulty, n_synth, seed, max_tokens) -> list:
+    from tokenfall.quality.datasets import DATASETS
     from tokenfall.quality.synthetic import FAMILIES
     from tokenfall.types import TaskSpec
-
-    from tokenfall.quality.datasets import DATASETS
 
     specs = []
     for v in values:
@@ -345,7 +344,7 @@ def _print_quality(evals: list[dict]) -> None:
               "gen:FILE.jsonl | synth:FAMILY | synth-gen:FAMILY (repeatable; FAMILY 'all' = every family).")
 @click.option("--limit", type=COUNT, help="First N items of each task.")
 @click.option("--shots", type=Number(0, 64, integer=True), default=0, show_default=True, help="Generation tasks: leading items used as worked examples.")
-@click.option("--difficulty", type=click.IntRange(1, 3), default=1, show_default=True, help="Synthetic tasks.")
+@click.option("--difficulty", type=Number(1, 3, integer=True), default=1, show_default=True, help="Synthetic tasks.")
 @click.option("--n-synth", type=COUNT, default=200, show_default=True, help="Items per synthetic task.")
 @click.option("--seed", type=Number(integer=True), default=0, show_default=True, help="Synthetic tasks.")
 @click.option("--max-tokens", type=COUNT, default=256, show_default=True, help="Generation tasks: output cap.")
@@ -492,9 +491,9 @@ def _pull(ctx, lever, model, options, out_dir, no_measure, reference, task_value
 
 @cli.command()
 @click.argument("model", required=False)
-@click.option("--layers", type=click.IntRange(min=1), help="Depth: transformer blocks to remove (ShortGPT block influence).")
+@click.option("--layers", type=COUNT, help="Depth: transformer blocks to remove (ShortGPT block influence).")
 @click.option("--ffn", type=OPEN_FRACTION, help="Width: fraction of MLP channels to remove in every block (Minitron activation importance).")
-@click.option("--kv-groups", type=click.IntRange(min=1), help="Width: attention KV groups (a KV head and its query heads) to remove per block.")
+@click.option("--kv-groups", type=COUNT, help="Width: attention KV groups (a KV head and its query heads) to remove per block.")
 @click.option("--calibration", type=click.Path(), help="Calibration text file (default: built-in openings).")
 @_OUT_TYPE
 @_OUT_DIR
@@ -549,7 +548,7 @@ def sparsify(ctx, model, sparsity, method, pattern, calibration, out_type, out_d
               "docstrings, train split).")
 @click.option("--heldout", multiple=True, type=click.Path(), help="In-domain text not in --corpus, to grade on (default with the "
               "default corpus: the held-out docstrings).")
-@click.option("--steps", type=click.IntRange(min=1), default=200, show_default=True, help="Optimizer steps (about 5 s each here at the defaults).")
+@click.option("--steps", type=COUNT, default=200, show_default=True, help="Optimizer steps (about 5 s each here at the defaults).")
 @click.option("--minutes", type=POS, help="Stop training after this many minutes (the file is written with the steps done).")
 @click.option("--seq-len", type=Number(8, integer=True), default=256, show_default=True)
 @click.option("--batch", type=COUNT, default=4, show_default=True)
@@ -729,7 +728,7 @@ def export(ctx, run_id, fmt, output):
 @click.option("--port", type=Number(0, 65535, integer=True), default=8700, show_default=True)
 @click.option("--ttft", type=NONNEG, default=0.0, show_default=True, help="Seconds before the first token.")
 @click.option("--itl", type=NONNEG, default=0.0, show_default=True, help="Seconds between tokens.")
-@click.option("--faults", help="Comma list cycled per request: ok,reset,500,malformed,stall,truncate")
+@click.option("--faults", help="Comma list cycled per request: ok,reset,500,malformed,stall,truncate,error_event")
 def mock_server(port, ttft, itl, faults):
     """Serve a no-op OpenAI-compatible streaming endpoint on 127.0.0.1 (tests your client, not a model)."""
     from tokenfall.mockserver import serve

@@ -14,7 +14,8 @@ from pathlib import Path
 _ISA = ("avx", "avx2", "avx512f", "avx512_bf16", "avx512_vnni", "amx_tile", "amx_bf16", "fma", "f16c", "neon", "asimd", "sve", "dotprod")
 
 
-def _cpuinfo() -> tuple[str, list[str]]:
+@lru_cache(maxsize=1)
+def _cpuinfo() -> tuple[str, frozenset[str]]:
     model, flags = platform.processor() or platform.machine(), set()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -26,12 +27,31 @@ def _cpuinfo() -> tuple[str, list[str]]:
                 flags.update(val.split())
     except OSError:
         pass
-    return model, [f for f in _ISA if f in flags]
+    return model, frozenset(flags)
+
+
+def cpu_flags() -> frozenset[str]:
+    """Every instruction-set flag the OS reports for this CPU (empty where there is no /proc/cpuinfo)."""
+    return _cpuinfo()[1]
 
 
 def _mem_bytes() -> int | None:
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def available_bytes() -> int | None:
+    """Memory a new allocation can have now (MemAvailable), not the machine's total."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
     except (ValueError, OSError, AttributeError):
         return None
 
@@ -49,9 +69,9 @@ def _gpus() -> tuple[str, ...]:
 
 
 def machine() -> dict:
-    model, isa = _cpuinfo()
+    model, flags = _cpuinfo()
     return {
-        "cpu": model, "cores": os.cpu_count(), "isa": isa, "memory_bytes": _mem_bytes(), "gpus": list(_gpus()),
+        "cpu": model, "cores": os.cpu_count(), "isa": [f for f in _ISA if f in flags], "memory_bytes": _mem_bytes(), "gpus": list(_gpus()),
         "os": f"{platform.system()} {platform.release()}", "python": sys.version.split()[0], "machine": platform.machine(),
     }
 

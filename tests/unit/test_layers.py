@@ -4,7 +4,7 @@ import ast
 from pathlib import Path
 
 PKG = Path(__file__).resolve().parents[2] / "src" / "tokenfall"
-LAYER = {"types": 0, "errors": 0, "registry": 1, "store": 1, "fingerprint": 1, "loop": 1, "inputs": 1, "mockserver": 2, "models": 2,
+LAYER = {"types": 0, "errors": 0, "registry": 1, "store": 1, "fingerprint": 1, "loop": 1, "files": 1, "mockserver": 2, "models": 2,
          "engines": 2, "workloads": 2, "bench": 3, "cost": 3, "quality": 3, "levers": 3, "market": 3, "estimate": 3, "optimize": 4, "report": 4, "api": 4, "cli": 5, "__main__": 5, "__init__": 0}
 
 

@@ -32,6 +32,7 @@ from typing import AsyncIterator, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tokenfall.errors import EngineError, TokenfallError
+from tokenfall.fingerprint import available_bytes
 from tokenfall.models.llama import KV_TYPES, load_model, model_buffers
 from tokenfall.models.tokenizers import LlamaTokenizer
 from tokenfall.types import Chunk, EngineInfo, ModelInfo, Request
@@ -80,19 +81,6 @@ def _common_prefix(a: list[int], b: list[int]) -> int:
 _KV_BYTES = {"f32": 4.0, "f16": 2.0, "q8_0": 34 / 32, "q4_0": 18 / 32, "q4_1": 20 / 32, "q5_0": 22 / 32, "q5_1": 24 / 32}
 
 
-def _available_bytes() -> int | None:
-    try:
-        for line in open("/proc/meminfo"):
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return None
-
-
 def _check_memory(model: ModelInfo, o) -> None:
     """Refuse a KV cache the machine cannot hold before llama.cpp tries (seq_ctx=10^8 grew to 23.6 GB and
     was killed by the kernel, leaving its run 'running')."""
@@ -101,7 +89,7 @@ def _check_memory(model: ModelInfo, o) -> None:
     shape = architecture(model.path)
     cells = o.seq_ctx * (o.parallel + o.prefix_cache)
     kv = shape["n_layers"] * 2 * shape["n_kv_heads"] * shape["head_dim"] * cells * _KV_BYTES[o.kv_type]
-    need, have = kv + (model.size_bytes or 0), _available_bytes()
+    need, have = kv + (model.size_bytes or 0), available_bytes()
     if have is not None and need > 0.9 * have:
         raise TokenfallError(f"the KV cache of seq_ctx={o.seq_ctx} x {o.parallel + o.prefix_cache} sequences needs {kv / 2**30:.1f} GiB "
                              f"(+ {(model.size_bytes or 0) / 2**30:.2f} GiB of weights); {have / 2**30:.1f} GiB is available: "

@@ -37,7 +37,7 @@ def precheck(model: ModelInfo, options: BaseModel) -> None:
     """What the model's metadata can refute before minutes of calibration: blocks or KV groups to remove
     that the model does not have, a calibration file that cannot be read."""
     from tokenfall.errors import TokenfallError
-    from tokenfall.inputs import read_text
+    from tokenfall.files import read_text
     from tokenfall.models import architecture
 
     o = options.model_dump()

@@ -20,7 +20,7 @@ from pathlib import Path
 from pydantic import Field, ValidationError, field_validator
 
 from tokenfall.errors import TokenfallError
-from tokenfall.inputs import read_text
+from tokenfall.files import read_text
 from tokenfall.types import Model, Settings
 
 BLEND = (3, 1)  # input:output weights of the blended price (Artificial Analysis / Epoch convention)

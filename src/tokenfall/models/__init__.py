@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
-import os
 import struct
 from functools import lru_cache
 from pathlib import Path
@@ -17,6 +16,7 @@ from urllib.parse import urlsplit
 from platformdirs import user_cache_dir
 
 from tokenfall.errors import TokenfallError
+from tokenfall.files import write_text_atomic
 from tokenfall.registry import did_you_mean
 from tokenfall.types import ModelInfo
 
@@ -94,10 +94,7 @@ def gguf_info(path: Path, ref: str | None = None, name: str | None = None) -> Mo
     except (OSError, ValueError):
         info = _read_gguf(path)
         try:
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cached.with_name(f".{key}.{os.getpid()}")
-            tmp.write_text(info.model_dump_json())
-            os.replace(tmp, cached)
+            write_text_atomic(cached, info.model_dump_json())
         except OSError:
             pass  # a read-only cache only costs time
     return info.model_copy(update={"ref": ref or str(path), "name": name or info.name})

@@ -10,6 +10,7 @@ import signal
 import threading
 
 from tokenfall.errors import TokenfallError
+from tokenfall.fingerprint import cpu_flags
 
 KV_TYPES = {"f32": 0, "f16": 1, "q4_0": 2, "q4_1": 3, "q5_0": 6, "q5_1": 7, "q8_0": 8}  # ggml_type ids
 
@@ -57,16 +58,6 @@ _CPU_FLAG = {"SSE3": "pni", "SSSE3": "ssse3", "AVX": "avx", "AVX_VNNI": "avx_vnn
              "AVX512_VNNI": "avx512_vnni", "AVX512_BF16": "avx512_bf16", "AMX_INT8": "amx_int8"}
 
 
-def _cpu_flags() -> set[str]:
-    try:
-        for line in open("/proc/cpuinfo", encoding="utf-8", errors="replace"):
-            if line.startswith(("flags", "Features")):
-                return set(line.partition(":")[2].split())
-    except OSError:
-        pass
-    return set()
-
-
 def compiled_features() -> dict[str, str]:
     """What the installed llama.cpp was built with, e.g. {"AVX2": "1", "REPACK": "1", "AMX_INT8": "1"}."""
     import llama_cpp
@@ -85,11 +76,11 @@ def backend() -> dict:
     """How this process's llama.cpp runs weights, decided before any model loads (see ``decide``)."""
     import llama_cpp
 
-    return {"llama_cpp": llama_cpp.__version__} | decide(compiled_features(), _cpu_flags(),
+    return {"llama_cpp": llama_cpp.__version__} | decide(compiled_features(), cpu_flags(),
                                                          os.environ.get("TOKENFALL_EXTRA_BUFTS", "auto").lower())
 
 
-def decide(feats: dict[str, str], flags: set[str], forced: str = "auto") -> dict:
+def decide(feats: dict[str, str], flags: frozenset[str] | set[str], forced: str = "auto") -> dict:
     """Whether models load with llama.cpp's extra buffer types, given the build's features and the CPU's flags.
 
     llama.cpp's AMX buffer type (compiled in by a native build on an Intel AMX CPU) repacks quantized

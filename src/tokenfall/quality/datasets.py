@@ -21,6 +21,7 @@ from typing import Callable
 from platformdirs import user_cache_dir
 
 from tokenfall.errors import TokenfallError
+from tokenfall.files import write_text_atomic
 
 
 def _hellaswag_pairs(raw: bytes) -> list[dict]:
@@ -90,24 +91,22 @@ def cache_dir() -> Path:
     return Path(user_cache_dir("tokenfall", appauthor=False)) / "datasets"
 
 
+def _cached(d: Dataset) -> Path:
+    """Where the converted JSONL of the published file with ``d.sha256`` is kept."""
+    return cache_dir() / d.name / f"{d.sha256[:16]}.jsonl"
+
+
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
 
 
 def _converted(d: Dataset, raw: bytes, origin: str) -> Located:
     if _sha256(raw) != d.sha256:
         raise TokenfallError(f"{d.name}: {origin} has sha256 {_sha256(raw)[:16]}…, expected {d.sha256[:16]}…; "
                              f"delete it and fetch the file again from {d.url}")
-    out = cache_dir() / d.name / f"{d.sha256[:16]}.jsonl"
+    out = _cached(d)
     if not out.is_file():
-        _write_atomic(out, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in d.convert(raw)))
+        write_text_atomic(out, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in d.convert(raw)))
     return Located(out, origin)
 
 
@@ -129,7 +128,7 @@ def locate(name: str, allow_download: bool = True) -> Located:
                 return Located(folder / f, f"mirror {folder / f}")
         if (folder / d.original).is_file():
             return _converted(d, (folder / d.original).read_bytes(), f"mirror {folder / d.original}")
-    cached = cache_dir() / d.name / f"{d.sha256[:16]}.jsonl"
+    cached = _cached(d)
     if cached.is_file():
         return Located(cached, f"cache {cached} (downloaded from {d.url})")
     hint = (f"put {d.mirror_files[0]} or {d.original} (from {d.url}) in a folder and set TOKENFALL_DATA to it")

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from tokenfall.errors import TokenfallError
-from tokenfall.inputs import read_text
+from tokenfall.files import read_text
 from tokenfall.quality import datasets, synthetic
 from tokenfall.quality.scoring import Scorer, choice_loglik
 from tokenfall.quality.stats import paired, wilson

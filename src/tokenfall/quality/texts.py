@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 from platformdirs import user_cache_dir
 
+from tokenfall.files import write_text_atomic
 from tokenfall.types import ModelInfo, Request
 from tokenfall.workloads.texts import OPENINGS
 
@@ -30,8 +30,5 @@ def builtin(reference: ModelInfo, engine: str, options: dict, tokens: int, progr
     reqs = [Request(id=i, prompt=o, max_tokens=per, ignore_eos=True, temperature=0.8, seed=1000 + i) for i, o in enumerate(OPENINGS)]
     outs = generate(engine, reference, options, reqs, progress=lambda n: progress and progress.request_done())
     text = "\n\n".join(o + c for o, c in zip(OPENINGS, outs))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    tmp.write_text(json.dumps({"reference": reference.sha256, "text": text}))
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps({"reference": reference.sha256, "text": text}))
     return text

@@ -11,7 +11,7 @@ from importlib.resources import files
 from pathlib import Path
 
 from tokenfall.errors import TokenfallError
-from tokenfall.inputs import read_text
+from tokenfall.files import read_text
 from tokenfall.types import MAX_TOKENS, Prompts, Request
 
 

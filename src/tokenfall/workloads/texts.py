@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from tokenfall.errors import TokenfallError
-from tokenfall.inputs import read_text
+from tokenfall.files import read_text, write_text_atomic
 
 # Openings authored for tokenfall: varied registers (narrative, technical, code, dialogue, lists, numbers).
 OPENINGS = [
@@ -114,16 +114,11 @@ def stdlib_docstrings(split: str, max_chars: int | None = None) -> str:
 def stdlib_docstrings_file(split: str) -> Path:
     """``stdlib_docstrings(split)`` as a text file in the cache (parsing the library takes seconds), for
     everything that takes text files: distillation corpora, fidelity ``--text``."""
-    import os
     import sys
 
     from platformdirs import user_cache_dir
 
     path = Path(user_cache_dir("tokenfall", appauthor=False)) / "texts" / f"stdlib-docstrings-{sys.version_info[0]}.{sys.version_info[1]}-{split}.txt"
     if not path.is_file():
-        text = stdlib_docstrings(split)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        write_text_atomic(path, stdlib_docstrings(split))
     return path
