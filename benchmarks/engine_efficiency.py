@@ -115,7 +115,7 @@ def main() -> None:
                                                 Load(concurrency=c, requests=3 * c, warmup_requests=1)],
                           prompts=Prompts(input_tokens=8, output_tokens=a.tokens))
         run = api.bench(cfg, db=f"{d}/ledger.sqlite")
-    s1, sN = run["summary"]
+    s1, sN = run.levels
 
     print(f"model {info.name} {info.quant_type} ({info.n_params:,} params), {opts.n_threads} threads, "
           f"{a.rounds} alternating rounds (median), {a.tokens} tokens per sequence")
@@ -124,9 +124,9 @@ def main() -> None:
     print(f"{f'{c} sequences (aggregate)':34}{med['bareN']:>20.1f}{med['engN']:>20.1f}{med['engN'] / med['bareN']:>8.2f}")
     for k, v in got.items():
         print(f"  {k}: {', '.join(f'{x:.1f}' for x in v)}")
-    scale = sN["output_tokens_per_s"] / s1["output_tokens_per_s"]
-    print(f"tokenfall bench run {run['id']}: output tok/s c=1 {s1['output_tokens_per_s']:.1f}, "
-          f"c={c} {sN['output_tokens_per_s']:.1f}")
+    scale = sN.output_tokens_per_s / s1.output_tokens_per_s
+    print(f"tokenfall bench run {run.id}: output tok/s c=1 {s1.output_tokens_per_s:.1f}, "
+          f"c={c} {sN.output_tokens_per_s:.1f}")
     ratio1 = med["eng1"] / med["bare1"]
     print(f"single-stream decode engine/bare = {ratio1:.2f} (goal >= 0.90: {'met' if ratio1 >= 0.9 else 'NOT met'})")
     print(f"aggregate output tok/s c={c} / c=1 = {scale:.2f} (goal >= 1.8: {'met' if scale >= 1.8 else 'NOT met'})")

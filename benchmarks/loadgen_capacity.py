@@ -76,10 +76,10 @@ def run_tokenfall(url: str, rate: float, seconds: float, db: str) -> tuple[float
                       loads=[Load(mode="constant", rate=rate, duration_s=seconds, requests=None, warmup_requests=0)],
                       prompts=Prompts(input_tokens=32, output_tokens=16))
     run = api.bench(cfg, db=db)
-    recs = Ledger(db).requests(run["id"])
+    recs = Ledger(db).requests(run.id)
     ok = [r for r in recs if r.error is None]
     span = max(r.t_done for r in recs) - min(r.t_scheduled for r in recs)
-    return len(ok) / span, run["summary"][0]["lateness_s"]["p99"], len(ok)
+    return len(ok) / span, run.levels[0].lateness_s.p99, len(ok)
 
 
 def run_guidellm(exe: Path, url: str, rate: float, seconds: float, tok: Path, workdir: str) -> tuple[float, float, int]:

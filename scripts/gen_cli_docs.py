@@ -1,4 +1,5 @@
-"""Regenerate docs/cli.md from the CLI's own --help and the engines' Options models.
+"""Regenerate docs/cli.md from the CLI's own --help and the engines' Options models, and docs/run.schema.json
+(what `--json` prints of a run) from the ``Run`` model. tests/unit/test_docs.py fails when either is stale.
 
     .venv/bin/python scripts/gen_cli_docs.py
 """
@@ -17,7 +18,21 @@ from tokenfall.levers import LEVERS
 COMMANDS = ["", *cli.commands]  # every command, in the order the CLI defines them
 
 
-def main() -> None:
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+
+def run_schema() -> str:
+    """The JSON Schema of a stored run, versioned with the ledger's schema."""
+    import json
+
+    from tokenfall.store import VERSION
+    from tokenfall.types import Run
+
+    schema = {"$id": f"https://tokenfall.dev/schema/run/v{VERSION}", "version": VERSION} | Run.model_json_schema()
+    return json.dumps(schema, indent=1) + "\n"
+
+
+def cli_reference() -> str:
     env = {**os.environ, "COLUMNS": "100"}
     out = ["# CLI reference", "",
            "Generated from `tokenfall COMMAND --help` by `scripts/gen_cli_docs.py`. Global options go before the command: "
@@ -45,8 +60,9 @@ def main() -> None:
                 default = "(machine cores)" if info.default_factory else ("(required)" if info.is_required() else info.default)
                 out.append(f"| `{field}` | `{default}` | {info.description or ''} |")
             out.append("")
-    (Path(__file__).resolve().parents[1] / "docs" / "cli.md").write_text("\n".join(out))
+    return "\n".join(out)
 
 
 if __name__ == "__main__":
-    main()
+    (DOCS / "cli.md").write_text(cli_reference())
+    (DOCS / "run.schema.json").write_text(run_schema())

@@ -11,6 +11,14 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def pytest_collection_modifyitems(items):
+    """The two tiers: tests/unit is the fast one (`make check`: no model runs, a few seconds each); everything in
+    tests/integration and tests/e2e drives the real engine, the CLI or a browser and is marked ``slow``."""
+    for item in items:
+        if Path(str(item.fspath)).parent.name in ("integration", "e2e"):
+            item.add_marker(pytest.mark.slow)
+
+
 def dataset(name: str) -> Path:
     """A public data set's file (mirror, cache or download); the test is skipped, saying why, without one."""
     from tokenfall.errors import TokenfallError
@@ -81,6 +89,22 @@ def hellaswag_text(hellaswag_file, tmp_path_factory):
     return str(path)
 
 
+OLD_LEDGER = ROOT / "tests" / "fixtures" / "ledger-v0.sql"
+
+
+@pytest.fixture
+def old_ledger(tmp_path) -> Path:
+    """A ledger written by tokenfall before schema versions existed: a real bench run at two levels, an eval run and
+    an artifact row (tests/fixtures/ledger-v0.sql, dumped with sqlite3's iterdump)."""
+    import sqlite3
+
+    path = tmp_path / "old.sqlite"
+    con = sqlite3.connect(path)
+    con.executescript(OLD_LEDGER.read_text())
+    con.close()
+    return path
+
+
 @pytest.fixture
 def db(tmp_path):
     return str(tmp_path / "ledger.sqlite")
@@ -107,6 +131,23 @@ def cli(*args, timeout=600, env=None):
     """Run the real CLI in a subprocess (as a user would)."""
     return subprocess.run([sys.executable, "-m", "tokenfall", *args], capture_output=True, text=True, timeout=timeout,
                           env={**os.environ, "COLUMNS": "200", **(env or {})})
+
+
+def cli_here(*args):
+    """The CLI in this process, for input checks that end before any model runs (a subprocess costs ~2 s of
+    imports each): its exit code, stdout and stderr, as ``cli`` returns them."""
+    import contextlib
+    import io
+
+    from tokenfall.cli import main
+
+    out, err, code = io.StringIO(), io.StringIO(), 0
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            main([str(a) for a in args])
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else int(e.code is not None)
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
 
 
 def bench_run(db: str, *args: str) -> str:

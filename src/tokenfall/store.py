@@ -16,11 +16,17 @@ import time
 from pathlib import Path
 
 from platformdirs import user_data_dir
+from pydantic import TypeAdapter
 
 from tokenfall.errors import TokenfallError
-from tokenfall.types import ModelInfo, RequestRecord
+from tokenfall.types import EvalSummary, LevelSummary, ModelInfo, OptimizeSummary, RequestRecord, Run
 
-SCHEMA = """
+Summary = list[LevelSummary] | EvalSummary | OptimizeSummary
+
+# Each entry brings a ledger from the version before it to its own (PRAGMA user_version). A file made before
+# versions existed reads 0 and already holds version 1's tables, which is why version 1 is written idempotently.
+MIGRATIONS = [
+    """
 CREATE TABLE IF NOT EXISTS runs (
     id TEXT PRIMARY KEY, kind TEXT NOT NULL, created REAL NOT NULL, finished REAL,
     status TEXT NOT NULL,           -- running | complete | incomplete | failed
@@ -34,7 +40,11 @@ CREATE TABLE IF NOT EXISTS artifacts (
     sha256 TEXT PRIMARY KEY, path TEXT NOT NULL, parent_sha256 TEXT, lever TEXT, options TEXT,
     created REAL NOT NULL, info TEXT NOT NULL   -- ModelInfo JSON
 );
-"""
+""",
+    # the optimize lab and `runs` list runs of one kind, newest first
+    "CREATE INDEX IF NOT EXISTS runs_kind_created ON runs (kind, created);",
+]
+VERSION = len(MIGRATIONS)
 
 
 def _boot_id() -> str | None:
@@ -76,11 +86,24 @@ class Ledger:
             # check_same_thread off: inside a running event loop (Jupyter) a run's coroutine, and so its ledger
             # writes, runs in a worker thread (tokenfall.loop); the ledger is never used from two threads at once
             self.db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
-            self.db.executescript(SCHEMA)
+            self._migrate()
         except (OSError, sqlite3.DatabaseError) as e:
             raise TokenfallError(f"ledger '{self.path}' cannot be opened ({e}); pass --db with a writable SQLite path") from e
         self.db.row_factory = sqlite3.Row
         self._reap()
+
+    def _migrate(self) -> None:
+        """WAL (readers never wait for a writing run) and the schema brought to VERSION, one transaction a step.
+        A ledger from a newer tokenfall is refused rather than written in a shape it does not know."""
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > VERSION:
+            raise TokenfallError(f"ledger '{self.path}' has schema version {version}, newer than this tokenfall's {VERSION}; "
+                                 "upgrade tokenfall or pass --db with another file")
+        if version < VERSION:
+            for v in range(version, VERSION):
+                self.db.executescript(f"BEGIN; {MIGRATIONS[v]} PRAGMA user_version = {v + 1}; COMMIT;")
+        with contextlib.suppress(sqlite3.OperationalError):  # a read-only file keeps its journal mode
+            self.db.execute("PRAGMA journal_mode=WAL")
 
     def close(self) -> None:
         self.db.close()
@@ -135,10 +158,12 @@ class Ledger:
                 "INSERT OR REPLACE INTO requests (run_id, level, idx, warmup, record) VALUES (?,?,?,?,?)",
                 [(run_id, r.level, r.idx, int(r.warmup), r.model_dump_json()) for r in records])
 
-    def finish(self, run_id: str, status: str, summary: dict | list | None) -> None:
+    def finish(self, run_id: str, status: str, summary: Summary | None) -> None:
+        """The run's outcome, stored as the JSON of its typed summary."""
+        data = TypeAdapter(Summary | None).dump_python(summary, mode="json")
         with self._write():
             self.db.execute("UPDATE runs SET status=?, finished=?, summary=? WHERE id=?",
-                            (status, time.time(), json.dumps(summary), run_id))
+                            (status, time.time(), json.dumps(data), run_id))
 
     def add_artifact(self, info: ModelInfo, parent_sha256: str | None, lever: str, options: dict) -> None:
         with self._write():
@@ -150,12 +175,12 @@ class Ledger:
         rows = self.db.execute("SELECT * FROM artifacts ORDER BY created").fetchall()
         return [dict(r) | {"options": json.loads(r["options"]), "info": json.loads(r["info"])} for r in rows]
 
-    def runs(self, limit: int | None = 50, kind: str | None = None) -> list[dict]:
+    def runs(self, limit: int | None = 50, kind: str | None = None) -> list[Run]:
         rows = self.db.execute("SELECT * FROM runs WHERE ? IS NULL OR kind=? ORDER BY created DESC LIMIT ?",
                                (kind, kind, -1 if limit is None else limit)).fetchall()
         return [self._row(r) for r in rows]
 
-    def run(self, run_id: str) -> dict:
+    def run(self, run_id: str) -> Run:
         rows = self.db.execute("SELECT * FROM runs WHERE id=? OR id LIKE ? ORDER BY created DESC", (run_id, run_id + "%")).fetchall()
         if not rows:
             raise TokenfallError(f"run '{run_id}' is not in the ledger {self.path}; list runs with `tokenfall runs`")
@@ -168,8 +193,8 @@ class Ledger:
         return [RequestRecord.model_validate_json(r["record"]) for r in rows]
 
     @staticmethod
-    def _row(r: sqlite3.Row) -> dict:
+    def _row(r: sqlite3.Row) -> Run:
         d = dict(r)
         for k in ("config", "fingerprint", "engine", "summary"):
             d[k] = json.loads(d[k]) if d[k] else None
-        return d
+        return Run.model_validate(d | {"config": d["config"] or {}, "fingerprint": d["fingerprint"] or {}})

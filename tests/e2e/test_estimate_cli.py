@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.conftest import bench_run, cli
+from tests.conftest import bench_run, cli, cli_here
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +57,6 @@ def test_bad_estimate_inputs_exit_2_with_one_line():
              (["scale", "--preset", "deepsek"], "Did you mean 'deepseek-2025-02'"),
              (["scale", "--input-per-day", "lots"], "--input-per-day lots")]
     for args, needle in cases:
-        r = cli(*args)
+        r = cli_here(*args)
         assert r.returncode == 2, (args, r.stdout, r.stderr)
         assert needle in r.stderr and "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1, (args, r.stderr)

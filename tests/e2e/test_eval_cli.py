@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from conftest import cli
+from conftest import cli, cli_here
 
 
 def test_eval_prints_tables_and_show_puts_quality_beside_cost(db, reference_f32, hellaswag_text):
@@ -30,7 +30,7 @@ def test_eval_prints_tables_and_show_puts_quality_beside_cost(db, reference_f32,
 def test_bad_task_files_are_one_line_errors(db, tmp_path, content, expected):
     f = tmp_path / "bad.jsonl"
     f.write_text(content)
-    r = cli("--db", db, "eval", "-t", f"choice:{f}")
+    r = cli_here("--db", db, "eval", "-t", f"choice:{f}")
     assert r.returncode == 2 and expected in r.stderr and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
 
@@ -47,7 +47,7 @@ def test_bad_task_files_are_one_line_errors(db, tmp_path, content, expected):
     (["-t", "synth:compare", "-e", "llamacp"], "Did you mean 'llamacpp'"),
 ])
 def test_eval_bad_input(db, args, expected):
-    r = cli("--db", db, "eval", *args)
+    r = cli_here("--db", db, "eval", *args)
     assert r.returncode == 2 and expected in r.stderr and "Traceback" not in r.stderr, r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
 

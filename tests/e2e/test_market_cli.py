@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.conftest import bench_run, cli, draw_in_chromium
+from tests.conftest import bench_run, cli, draw_in_chromium, cli_here
 
 
 @pytest.fixture(scope="module")
@@ -64,8 +64,8 @@ def test_bad_market_inputs_exit_2_with_one_line(tmp_path):
              (["train-cost", "--params", "lots", "--tokens", "1T"], "--params lots"),
              (["train-cost", "--model", "gpt-3", "--hardware", "h100-sxm-runpd"], "Did you mean")]
     for args, needle in cases:
-        r = cli("--db", str(tmp_path / "ledger.sqlite"), *args, "-o", str(tmp_path / "out")) if args[0] == "curve" else \
-            cli("--db", str(tmp_path / "ledger.sqlite"), *args)
+        r = cli_here("--db", str(tmp_path / "ledger.sqlite"), *args, "-o", str(tmp_path / "out")) if args[0] == "curve" else \
+            cli_here("--db", str(tmp_path / "ledger.sqlite"), *args)
         assert r.returncode == 2, (args, r.stdout, r.stderr)
         assert needle in r.stderr and "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1, (args, r.stderr)
     assert not (tmp_path / "out").exists()  # nothing half-written

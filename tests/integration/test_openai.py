@@ -23,9 +23,9 @@ def test_against_llama_cpp_server_counts_match_server_usage(llama_server, db, tm
                       loads=[Load(concurrency=2, requests=4, warmup_requests=1)],
                       prompts=Prompts(source="jsonl", path=str(f), output_tokens=12))
     run = api.bench(cfg, db=db)
-    s = run["summary"][0]
-    assert run["status"] == "complete" and s["requests_ok"] == 4 and s["requests_failed"] == 0
-    records = [r for r in Ledger(db).requests(run["id"]) if not r.warmup]
+    s = run.levels[0]
+    assert run.status == "complete" and s.requests_ok == 4 and s.requests_failed == 0
+    records = [r for r in Ledger(db).requests(run.id) if not r.warmup]
     # this server sends no usage in streams: ask it, non-streaming, for the same greedy completions
     total = 0
     for r in records:
@@ -34,7 +34,7 @@ def test_against_llama_cpp_server_counts_match_server_usage(llama_server, db, tm
         assert len(r.token_times) == usage["completion_tokens"]
         assert r.n_in_tokenizer == usage["prompt_tokens"]
         total += usage["completion_tokens"]
-    assert s["tokens_out"] == total >= 30 and s["tokens_out_tokenizer"] is not None
+    assert s.tokens_out == total >= 30 and s.tokens_out_tokenizer is not None
 
 
 def test_faults_are_all_accounted_for_and_nothing_hangs(db):
@@ -44,12 +44,12 @@ def test_faults_are_all_accounted_for_and_nothing_hangs(db):
         t = time.monotonic()
         run = api.bench(cfg, db=db)
         elapsed = time.monotonic() - t
-    s = run["summary"][0]
-    assert s["requests_ok"] + s["requests_failed"] == 14
-    assert s["requests_ok"] == 2
-    assert s["errors"] == {"http_500": 2, "connection_reset": 4, "malformed_sse": 2, "timeout": 2, "stream_error": 2}
+    s = run.levels[0]
+    assert s.requests_ok + s.requests_failed == 14
+    assert s.requests_ok == 2
+    assert s.errors == {"http_500": 2, "connection_reset": 4, "malformed_sse": 2, "timeout": 2, "stream_error": 2}
     assert elapsed < 30
-    records = Ledger(db).requests(run["id"])
+    records = Ledger(db).requests(run.id)
     assert len(records) == 14
     assert sum(r.error == "stream_error" for r in records) == 2
 
@@ -60,9 +60,9 @@ def test_usage_chunk_is_authoritative_and_open_loop_rate(db):
                           loads=[Load(mode="constant", rate=50.0, requests=40, warmup_requests=0)],
                           prompts=Prompts(output_tokens=5))
         run = api.bench(cfg, db=db)
-    s = run["summary"][0]
-    assert s["requests_ok"] == 40 and s["tokens_out"] == 200
-    assert s["lateness_s"]["n"] == 40
+    s = run.levels[0]
+    assert s.requests_ok == 40 and s.tokens_out == 200
+    assert s.lateness_s.n == 40
 
 
 def test_client_processes_split_the_load(db):
@@ -71,9 +71,9 @@ def test_client_processes_split_the_load(db):
                           loads=[Load(concurrency=4, requests=20, warmup_requests=1)], prompts=Prompts(output_tokens=4))
         run = api.bench(cfg, db=db)
         served = srv.requests
-    s = run["summary"][0]
-    assert s["requests_ok"] == 20 and served == 21
-    ids = sorted(r.idx for r in Ledger(db).requests(run["id"]) if not r.warmup)
+    s = run.levels[0]
+    assert s.requests_ok == 20 and served == 21
+    ids = sorted(r.idx for r in Ledger(db).requests(run.id) if not r.warmup)
     assert ids == list(range(20))
 
 
@@ -82,7 +82,7 @@ def test_chat_endpoint(db):
         cfg = BenchConfig(model=srv.url + "#mock", engine="openai", price=PRICE, engine_options={"endpoint": "chat"},
                           loads=[Load(concurrency=1, requests=2, warmup_requests=0)], prompts=Prompts(output_tokens=3))
         run = api.bench(cfg, db=db)
-    assert run["summary"][0]["tokens_out"] == 6
+    assert run.levels[0].tokens_out == 6
 
 
 def test_the_api_runs_inside_a_running_event_loop(db):
@@ -95,4 +95,4 @@ def test_the_api_runs_inside_a_running_event_loop(db):
                                          loads=[Load(concurrency=1, requests=2, warmup_requests=0)]), db)
 
     run = asyncio.run(cell())
-    assert run["status"] == "complete" and run["summary"][0]["requests_ok"] == 2
+    assert run.status == "complete" and run.levels[0].requests_ok == 2

@@ -28,52 +28,53 @@ class Steps:
 
 def test_fidelity_self_is_exact_and_q4_1_diverges(smollm, reference_f32, hellaswag_text, db):
     same = api.evaluate(EvalConfig(model=reference_f32.path, reference=reference_f32.path, texts=[hellaswag_text], tokens=2048), db)
-    f = same["summary"]["fidelity"]
-    assert f["tokens_evaluated"] == 2048 and f["tokens_scored"] == 1024  # 4 windows of 512, second halves scored
-    assert f["kld_mean"] == 0.0 and f["kld_max"] == 0.0 and f["top1_agreement"] == 1.0 and f["ppl_ratio"] == 1.0
+    f = same.summary.fidelity
+    assert f.tokens_evaluated == 2048 and f.tokens_scored == 1024  # 4 windows of 512, second halves scored
+    assert f.kld_mean == 0.0 and f.kld_max == 0.0 and f.top1_agreement == 1.0 and f.ppl_ratio == 1.0
 
     steps = Steps()
     q = api.evaluate(EvalConfig(model=smollm.path, reference=reference_f32.path, texts=[hellaswag_text], tokens=2048,
                                 gate=Gate(max_kld=0.05, min_top1=0.9)), db, steps)
-    f = q["summary"]["fidelity"]
+    f = q.summary.fidelity
     assert not any("reference log-probabilities" in s for s in steps.labels)  # cached by the first comparison
-    assert 0 < f["kld_mean"] < 0.05 and 0.9 < f["top1_agreement"] < 1.0 and f["kld_median"] <= f["kld_p99"] <= f["kld_max"]
-    assert f["ppl_reference"] == same["summary"]["fidelity"]["ppl"]
-    assert q["summary"]["gate"]["passed"]
+    assert 0 < f.kld_mean < 0.05 and 0.9 < f.top1_agreement < 1.0 and f.kld_median <= f.kld_p99 <= f.kld_max
+    assert f.ppl_reference == same.summary.fidelity.ppl
+    assert q.summary.gate.passed
 
     strict = api.evaluate(EvalConfig(model=smollm.path, reference=reference_f32.path, texts=[hellaswag_text], tokens=2048,
                                      gate=Gate(max_kld=1e-6)), db)
-    assert not strict["summary"]["gate"]["passed"]
+    assert not strict.summary.gate.passed
 
 
 def test_hellaswag_pairs_accuracy_is_above_chance(smollm, hellaswag_file, db):
-    run = api.evaluate(EvalConfig(model=smollm.path, tasks=[TaskSpec(kind="dataset", source="hellaswag")]), db)
-    (t,) = run["summary"]["tasks"]
-    assert t["n"] == 600 and len(t["items"]) == 600 and t["metric"] == "acc_norm"
-    assert t["acc"] == t["items"].count("1") / 600
-    assert t["ci"][0] > 0.5, f"HellaSwag pairs acc_norm {t['acc']:.3f} CI {t['ci']} is not above chance"
-    assert t["ci"][0] < t["acc"] < t["ci"][1]
+    """300 of the 600 pairs: enough for a 95% interval of about +-5.5 points around an accuracy near 0.6."""
+    run = api.evaluate(EvalConfig(model=smollm.path, tasks=[TaskSpec(kind="dataset", source="hellaswag", limit=300)]), db)
+    (t,) = run.summary.tasks
+    assert t.n == 300 and len(t.items) == 300 and t.metric == "acc_norm"
+    assert t.acc == t.items.count("1") / 300
+    assert t.ci[0] > 0.5, f"HellaSwag pairs acc_norm {t.acc:.3f} CI {t.ci} is not above chance"
+    assert t.ci[0] < t.acc < t.ci[1]
 
 
 def test_paired_test_flags_damage_not_q8_0(reference_f32, hellaswag_file, tmp_path, db):
     damaged = drop_layers(reference_f32.path, tmp_path / "drop8.gguf", list(range(18, 26)))
     q8 = quantize(reference_f32.path, tmp_path / "q8_0.gguf", "q8_0")
-    task = TaskSpec(kind="choice", source=str(hellaswag_file))
+    task = TaskSpec(kind="choice", source=str(hellaswag_file), limit=200)  # 8 of 30 blocks dropped: a drop plain at n=200
     gate = Gate(max_acc_drop=1.0)
 
     first = Steps()
     bad = api.evaluate(EvalConfig(model=str(damaged), reference=reference_f32.path, fidelity=False, tasks=[task], gate=gate), db, first)
-    p = bad["summary"]["tasks"][0]["paired"]
-    assert p["significant_drop"] and p["p_value"] < 0.05 and p["diff_pp"] < -1.0 and p["ref_only"] > p["cand_only"]
-    assert not bad["summary"]["gate"]["passed"]
+    p = bad.summary.tasks[0].paired
+    assert p.significant_drop and p.p_value < 0.05 and p.diff_pp < -1.0 and p.ref_only > p.cand_only
+    assert not bad.summary.gate.passed
     assert any("reference" in s for s in first.labels)
 
     second = Steps()
     good = api.evaluate(EvalConfig(model=str(q8), reference=reference_f32.path, fidelity=False, tasks=[task], gate=gate), db, second)
-    p = good["summary"]["tasks"][0]["paired"]
-    assert not p["significant_drop"] and good["summary"]["gate"]["passed"]
+    p = good.summary.tasks[0].paired
+    assert not p.significant_drop and good.summary.gate.passed
     assert not any("reference" in s for s in second.labels)  # reference outcomes reused from the ledger
-    assert p["reference_acc"] == bad["summary"]["tasks"][0]["paired"]["reference_acc"]
+    assert p.reference_acc == bad.summary.tasks[0].paired.reference_acc
 
 
 def test_tokenizer_mismatch_is_refused_before_any_model_runs(smollm, other_tokenizer, db):
@@ -87,10 +88,10 @@ def test_generation_and_synthetic_tasks(smollm, gsm8k_file, db):
         TaskSpec(kind="dataset", source="gsm8k", limit=4, max_tokens=24, shots=1),
         TaskSpec(kind="synth-gen", source="arithmetic", n=6, max_tokens=6),
         TaskSpec(kind="synth", source="compare", n=20)]), db)
-    gen, sgen, syn = run["summary"]["tasks"]
-    assert gen["n"] == 4 and gen["metric"] == "exact_match" and len(gen["items"]) == 4  # the worked example is not graded
-    assert sgen["n"] == 6 and syn["n"] == 20 and syn["metric"] == "acc"
-    assert all(0.0 <= t["acc"] <= 1.0 and t["ci"][0] <= t["acc"] <= t["ci"][1] for t in (gen, sgen, syn))
+    gen, sgen, syn = run.summary.tasks
+    assert gen.n == 4 and gen.metric == "exact_match" and len(gen.items) == 4  # the worked example is not graded
+    assert sgen.n == 6 and syn.n == 20 and syn.metric == "acc"
+    assert all(0.0 <= t.acc <= 1.0 and t.ci[0] <= t.acc <= t.ci[1] for t in (gen, sgen, syn))
 
 
 def test_builtin_text_is_sampled_from_the_reference_once(reference_f32, db):
@@ -99,7 +100,7 @@ def test_builtin_text_is_sampled_from_the_reference_once(reference_f32, db):
     cfg = EvalConfig(model=reference_f32.path, reference=reference_f32.path, tokens=1536)
     a = api.evaluate(cfg, db, steps)
     assert any("built-in text" in s for s in steps.labels)
-    assert a["summary"]["fidelity"]["kld_mean"] == 0.0 and a["summary"]["fidelity"]["tokens_evaluated"] == 1536
+    assert a.summary.fidelity.kld_mean == 0.0 and a.summary.fidelity.tokens_evaluated == 1536
     again = Steps()
     api.evaluate(cfg, db, again)
     assert not any("built-in text" in s or "reference log-probabilities" in s for s in again.labels)
@@ -109,9 +110,9 @@ def test_transformers_backend_agrees_with_itself(smollm, hellaswag_text, db):
     pytest.importorskip("transformers")
     run = api.evaluate(EvalConfig(model=smollm.path, reference=smollm.path, engine="transformers", texts=[hellaswag_text],
                                   tokens=512, tasks=[TaskSpec(kind="synth", source="compare", n=8)]), db)
-    s = run["summary"]
-    assert s["fidelity"]["kld_mean"] == 0.0 and s["fidelity"]["top1_agreement"] == 1.0
-    assert s["tasks"][0]["n"] == 8 and s["tasks"][0]["paired"]["diff_pp"] == 0.0
+    s = run.summary
+    assert s.fidelity.kld_mean == 0.0 and s.fidelity.top1_agreement == 1.0
+    assert s.tasks[0].n == 8 and s.tasks[0].paired.diff_pp == 0.0
 
 
 def test_resolve_written_models(reference_f32, smollm):
@@ -133,9 +134,9 @@ def test_lm_eval_local_task_runs_through_the_scorer(tmp_path, smollm, reference_
         "metric_list:\n  - metric: acc\n  - metric: acc_norm\n")
     run = api.evaluate(EvalConfig(model=smollm.path, reference=reference_f32.path, fidelity=False, lm_eval=["tf_pairs"],
                                   lm_eval_include=str(tmp_path)), db)
-    (t,) = run["summary"]["tasks"]
-    assert t["name"] == "lm-eval:tf_pairs" and t["metric"] == "acc_norm" and t["n"] == 12
-    assert t["acc"] == pytest.approx(t["metrics"]["acc_norm"]) and t["paired"] is not None
+    (t,) = run.summary.tasks
+    assert t.name == "lm-eval:tf_pairs" and t.metric == "acc_norm" and t.n == 12
+    assert t.acc == pytest.approx(t.metrics["acc_norm"]) and t.paired is not None
     with pytest.raises(TokenfallError, match="Did you mean 'tf_pairs'"):
         api.evaluate(EvalConfig(model=smollm.path, lm_eval=["tf_pair"], lm_eval_include=str(tmp_path)), db)
 
@@ -154,5 +155,5 @@ def test_openai_scorer_sums_echoed_prompt_logprobs(tmp_path, db):
         f.write_text('{"context": "Pick one:", "choices": ["elephant", "cat"], "answer": 1}\n'
                      '{"context": "Pick one:", "choices": ["ox", "giraffe"], "answer": 0}\n')
         run = api.evaluate(EvalConfig(model=f"{srv.url}#mock", engine="openai", tasks=[TaskSpec(kind="choice", source=str(f))]), db)
-        t = run["summary"]["tasks"][0]
-        assert t["metrics"]["acc"] == 1.0 and t["n"] == 2
+        t = run.summary.tasks[0]
+        assert t.metrics["acc"] == 1.0 and t.n == 2

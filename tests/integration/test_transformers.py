@@ -8,10 +8,10 @@ def test_transformers_engine_streams_pinned_output(db):
     cfg = BenchConfig(engine="transformers", loads=[Load(concurrency=2, requests=2, warmup_requests=0)],
                       prompts=Prompts(input_tokens=8, output_tokens=6))
     run = api.bench(cfg, db=db)
-    s = run["summary"][0]
-    assert s["requests_ok"] == 2 and s["tokens_out"] == 12 and s["tokens_in"] == 16
-    assert run["engine"]["name"] == "transformers" and "torch" in run["engine"]["version"]
-    assert s["cost"]["usd_per_m_output"] > 0
+    s = run.levels[0]
+    assert s.requests_ok == 2 and s.tokens_out == 12 and s.tokens_in == 16
+    assert run.engine["name"] == "transformers" and "torch" in run.engine["version"]
+    assert s.cost.usd_per_m_output > 0
 
 
 def test_hf_model_directory_reference(tmp_path, db, smollm):
@@ -37,4 +37,4 @@ def test_hf_model_directory_reference(tmp_path, db, smollm):
     run = api.bench(BenchConfig(model=str(tmp_path / "hf"), engine="transformers",
                                 loads=[Load(concurrency=1, requests=1, warmup_requests=0)],
                                 prompts=Prompts(input_tokens=8, output_tokens=4)), db=db)
-    assert run["summary"][0]["tokens_out"] == 4
+    assert run.levels[0].tokens_out == 4

@@ -11,7 +11,8 @@ import sys
 
 import pytest
 
-from tokenfall.cli import Number, cli, main
+from tokenfall.cli import cli, main
+from tokenfall.cli.params import Number
 
 NONFINITE = ["nan", "inf", "-inf", "1e999"]
 
@@ -172,4 +173,4 @@ def test_a_run_whose_process_died_is_not_left_running(tmp_path):
     r = subprocess.run([sys.executable, "-c", code, db], capture_output=True, text=True, timeout=60)
     rid = r.stdout.strip()
     with Ledger(db) as ledger:
-        assert ledger.run(rid)["status"] == "failed"
+        assert ledger.run(rid).status == "failed"

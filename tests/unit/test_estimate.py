@@ -7,6 +7,7 @@ from tokenfall.errors import TokenfallError
 from tokenfall.estimate import calibrate
 from tokenfall.estimate import roofline as rf
 from tokenfall.estimate import scale as sc
+from tokenfall.types import EstimateConfig, ScaleConfig
 
 DEV = {"id": "toy", "name": "toy", "kind": "gpu", "memory_gb": 10, "mem_bw_gbs": 1000, "tflops": {"bf16": 100}, "link_gbs": 100}
 ARCH = rf.Arch(name="toy", n_params=1e9, n_active=1e9, n_layers=10, d_model=1024, n_heads=8, n_kv_heads=2, head_dim=128,
@@ -38,11 +39,11 @@ def test_memory_fit_reports_the_numbers():
     m = rf.fits(ARCH, DEV, batch=1000, context=1000)
     assert not m["fits"] and m["need_gb"] == pytest.approx((2e9 + 1000 * 1000 * ARCH.kv_per_token) / 1e9) and m["have_gb"] == 9.0
     with pytest.raises(TokenfallError, match=r"does not fit 8x l4: needs 81\d\.\d GB .* > 172.8 GB usable"):
-        api.estimate("llama-3.1-405b", "l4", "bf16")
+        api.estimate(EstimateConfig(model="llama-3.1-405b", hardware="l4", precision="bf16"))
     with pytest.raises(TokenfallError, match="Did you mean 'h100-sxm'"):
-        api.estimate("llama-2-7b", "h100-sxmm")
+        api.estimate(EstimateConfig(model="llama-2-7b", hardware="h100-sxmm"))
     with pytest.raises(TokenfallError, match="Did you mean 'fp8'"):
-        api.estimate("llama-2-7b", "h100-sxm", "fp88")
+        api.estimate(EstimateConfig(model="llama-2-7b", hardware="h100-sxm", precision="fp88"))
 
 
 def test_catalog_has_ten_accelerators_with_sources_and_prices():
@@ -65,7 +66,7 @@ def test_calibration_meets_the_published_rows():
 
 
 def test_estimates_are_labelled_with_profile_and_error():
-    e = api.estimate("llama-2-70b", "h100-sxm", "fp8", ttft_s=2, tpot_s=0.05)
+    e = api.estimate(EstimateConfig(model="llama-2-70b", hardware="h100-sxm", precision="fp8", ttft_s=2, tpot_s=0.05))
     assert e["estimate"] and e["point"]["tpot_s"] <= 0.05 and e["tp"] in (1, 2, 4, 8)
     assert "ESTIMATE" in e["assumptions"][0] and "median absolute error" in e["calibration"]
     assert e["prices"] and all(p["usd_per_m_output"] > 0 for p in e["prices"])
@@ -95,7 +96,7 @@ def test_scale_arithmetic_flat_and_diurnal():
 
 
 def test_deepseek_disclosure_reproduced_from_its_inputs():
-    r = api.scale(0, 0, preset="deepseek-2025-02")
+    r = api.scale(ScaleConfig(preset="deepseek-2025-02"))
     assert abs(r["published"]["error"]) <= 0.15
     assert r["replicas_avg_busy"] == pytest.approx(226.75, rel=0.02)
     assert r["published"]["usd_per_m_total"] == pytest.approx(87072 / 776e9 * 1e6)

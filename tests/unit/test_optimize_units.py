@@ -4,10 +4,14 @@ import json
 
 from tokenfall.optimize import _better, pareto
 from tokenfall.report import headline, render
+from tokenfall.types import Candidate, Chosen, OptimizeSummary, Point, Quality, Run, Step
 
 
 def pt(out, blend, slo=True, **kw):
-    return {"usd_per_m_output": out, "usd_per_m_blended": blend, "slo_ok": slo, **kw}
+    base = {"label": "Q8_0", "what": "probe", "model": "/m.gguf", "sha256": "s", "engine": "llamacpp", "options": {}, "concurrency": 1,
+            "bench_run": "r1", "usd_per_m_input": 0.01, "output_tokens_per_s": 400.0, "ttft_p90_s": 1.0, "tpot_p50_s": 0.1,
+            "tpot_p90_s": 0.1, "slo_attainment": 1.0}
+    return Point(**(base | {"usd_per_m_output": out, "usd_per_m_blended": blend, "slo_ok": slo} | kw))
 
 
 def test_pareto_keeps_points_no_other_beats_on_both_axes():
@@ -27,18 +31,19 @@ def test_lever_rules():
     assert not _better("prefix cache", before, pt(1.2, 0.6))[0]
 
 
-def summary(label="Q8_0"):
-    base = {"usd_per_m_output": 2.0, "bench_run": "r0"}
-    chosen = {"usd_per_m_output": 0.05, "ratio": 40.0, "label": label, "concurrency": 64, "bench_run": "r9", "options": {"kv_type": "q8_0"},
-              "kld": 0.004, "tpot_p50_s": 0.1,
-              "quality": {"kld": 0.004, "top1": 0.97, "tasks": {"hs": {"acc": 0.64, "reference_acc": 0.63, "significant_drop": False}}}}
-    wf = [{"lever": "baseline", "change": "HF", "usd_per_m_output": 2.0, "factor": None, "bench_run": "r0"},
-          {"lever": "batching", "change": label, "usd_per_m_output": 0.05, "factor": 40.0, "bench_run": "r9"}]
-    point = {"what": "probe", "label": label, "options": {}, "concurrency": 64, "usd_per_m_output": 0.05, "usd_per_m_input": 0.01,
-             "output_tokens_per_s": 400.0, "ttft_p90_s": 1.0, "tpot_p50_s": 0.1, "slo_ok": True, "kld": 0.004, "bench_run": "r9"}
-    return {"baseline": base, "chosen": chosen, "waterfall": wf, "points": [point], "pareto_quality": [0], "pareto_latency": [0],
-            "candidates": [{"label": label, "size_bytes": 1, "kld": 0.004, "top1": 0.97, "tasks": {}, "passed": True, "checks": [],
-                            "eval_runs": ["e1"]}], "levers": [], "runs": [], "assumptions": ["an <assumption>"]}
+def summary(label="Q8_0") -> OptimizeSummary:
+    base = pt(2.0, 2.0, bench_run="r0")
+    chosen = Chosen(**pt(0.05, 0.05, label=label, concurrency=64, bench_run="r9", options={"kv_type": "q8_0"}, kld=0.004).model_dump(),
+                    ratio=40.0, quality=Quality(kld=0.004, top1=0.97, passed=True,
+                                                tasks={"hs": {"acc": 0.64, "reference_acc": 0.63, "significant_drop": False}}))
+    wf = [Step(lever="baseline", change="HF", usd_per_m_output=2.0, factor=None, usd_per_m_input=None, usd_per_m_blended=None,
+               bench_run="r0", concurrency=1, label="F32"),
+          Step(lever="batching", change=label, usd_per_m_output=0.05, factor=40.0, usd_per_m_input=None, usd_per_m_blended=None,
+               bench_run="r9", concurrency=64, label=label)]
+    point = pt(0.05, 0.05, label=label, concurrency=64, kld=0.004, bench_run="r9")
+    return OptimizeSummary(baseline=base, chosen=chosen, waterfall=wf, points=[point], pareto_quality=[0], pareto_latency=[0],
+                           candidates=[Candidate(label=label, path="/m.gguf", sha256="s", size_bytes=1, kld=0.004, top1=0.97, passed=True,
+                                                 eval_runs=["e1"])], assumptions=["an <assumption>"])
 
 
 def test_headline_states_price_ratio_and_quality():
@@ -49,14 +54,14 @@ def test_headline_states_price_ratio_and_quality():
 
 def test_report_escapes_user_strings_and_embeds_everything(tmp_path):
     evil = "</script><script>alert(1)</script><b>x"
-    run = {"id": "20260101-000000-abcdef", "kind": "optimize", "status": "complete", "config": {"gate": {"max_kld": 0.05}},
-           "fingerprint": {"machine": {"cpu": evil}, "model": {"name": evil}}, "summary": summary(evil)}
+    run = Run(id="20260101-000000-abcdef", kind="optimize", created=0.0, status="complete", config={"gate": {"max_kld": 0.05}},
+              fingerprint={"machine": {"cpu": evil}, "model": {"name": evil}}, summary=summary(evil))
     paths = render([run], tmp_path / "r")
     page = (tmp_path / "r" / "report.html").read_text()
     assert evil not in page and "alert(1)" in page  # present only escaped
     assert "&lt;/script&gt;" in page and "\\u003c/script\\u003e" in page
     assert "<script src" not in page and "<link" not in page  # nothing fetched from the network
     figs = json.loads(page.split("const FIGS = ", 1)[1].split(";\nlet drawn", 1)[0])
-    assert set(figs) == {f"{run['id']}-{c}" for c in ("waterfall", "quality", "latency", "gate")}
+    assert set(figs) == {f"{run.id}-{c}" for c in ("waterfall", "quality", "latency", "gate")}
     assert len(paths["png"]) == 4 and "an <assumption>" in (tmp_path / "r" / "report.md").read_text()
     assert not list((tmp_path / "r").glob(".tmp-*"))

@@ -24,9 +24,14 @@ class Tokenizer(Protocol):
 
 
 class Engine(Protocol):
+    """What the bench, eval and optimize code uses of an engine, every member of it. The optional capabilities
+    at the end have defaults: an engine inherits them by subclassing ``Engine`` and overrides what it can do."""
+
     name: ClassVar[str]
     requires: ClassVar[tuple[tuple[str, str], ...]]  # (import name, pip extra)
-    tokenizer: Tokenizer | None
+    model_info: ModelInfo
+    opts: BaseModel  # an instance of ``Options``, validated by ``create``
+    tokenizer: Tokenizer | None  # the model's own, once started; None: prompts sized and tokens counted by --tokenizer
 
     class Options(BaseModel): ...
 
@@ -35,6 +40,18 @@ class Engine(Protocol):
     async def start(self) -> None: ...
     def stream(self, request: Request) -> AsyncIterator[Chunk]: ...
     async def stop(self) -> None: ...
+
+    # ---- optional capabilities ----
+
+    @property
+    def processes(self) -> int:
+        """Client processes sharing one level's load; above 1 the runner spawns them, each with its own engine."""
+        return 1
+
+    def busy(self) -> tuple[float, float] | None:
+        """Seconds of engine compute spent on prefill and on decode so far, to split the hour between input and
+        output tokens; None when the engine cannot tell (the split then comes from per-request timings)."""
+        return None
 
 
 def create(name: str, model: ModelInfo, options: dict | None = None) -> Engine:

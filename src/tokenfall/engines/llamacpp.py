@@ -31,9 +31,9 @@ from typing import AsyncIterator, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from tokenfall.engines import Engine
 from tokenfall.errors import EngineError, TokenfallError
-from tokenfall.fingerprint import available_bytes
-from tokenfall.models.llama import KV_TYPES, load_model, model_buffers
+from tokenfall.models.llama import KV_TYPES, check_memory, load_model, model_buffers
 from tokenfall.models.tokenizers import LlamaTokenizer
 from tokenfall.types import Chunk, EngineInfo, ModelInfo, Request
 
@@ -77,26 +77,7 @@ def _common_prefix(a: list[int], b: list[int]) -> int:
     return n
 
 
-# bytes per KV element of each cache type (ggml block sizes: q8_0 stores 32 values in 34 bytes, ...)
-_KV_BYTES = {"f32": 4.0, "f16": 2.0, "q8_0": 34 / 32, "q4_0": 18 / 32, "q4_1": 20 / 32, "q5_0": 22 / 32, "q5_1": 24 / 32}
-
-
-def _check_memory(model: ModelInfo, o) -> None:
-    """Refuse a KV cache the machine cannot hold before llama.cpp tries (seq_ctx=10^8 grew to 23.6 GB and
-    was killed by the kernel, leaving its run 'running')."""
-    from tokenfall.models import architecture
-
-    shape = architecture(model.path)
-    cells = o.seq_ctx * (o.parallel + o.prefix_cache)
-    kv = shape["n_layers"] * 2 * shape["n_kv_heads"] * shape["head_dim"] * cells * _KV_BYTES[o.kv_type]
-    need, have = kv + (model.size_bytes or 0), available_bytes()
-    if have is not None and need > 0.9 * have:
-        raise TokenfallError(f"the KV cache of seq_ctx={o.seq_ctx} x {o.parallel + o.prefix_cache} sequences needs {kv / 2**30:.1f} GiB "
-                             f"(+ {(model.size_bytes or 0) / 2**30:.2f} GiB of weights); {have / 2**30:.1f} GiB is available: "
-                             "lower -o seq_ctx or -o parallel, or use -o kv_type=q8_0")
-
-
-class LlamaCppEngine:
+class LlamaCppEngine(Engine):
     name: ClassVar[str] = "llamacpp"
     requires: ClassVar = (("llama_cpp", "llamacpp"),)
 
@@ -130,7 +111,7 @@ class LlamaCppEngine:
         if model.kind != "gguf":
             raise TokenfallError(f"engine 'llamacpp' needs a GGUF model, got {model.kind} '{model.ref}'; use --engine transformers or openai")
         self.model_info, self.opts = model, options
-        _check_memory(model, options)
+        check_memory(model, options.seq_ctx, options.parallel + options.prefix_cache, options.kv_type)
         self.tokenizer: LlamaTokenizer | None = None
         self._pending: queue.Queue = queue.Queue()
         self._thread: threading.Thread | None = None
@@ -301,30 +282,7 @@ class LlamaCppEngine:
                 self._release(seq, free_ids)
             if not active:
                 continue
-            # one batch in seq-id order: one token per decoding sequence, then bounded prompt chunks in the
-            # room left (decoders are never starved by a long prompt)
-            room = o.n_batch - sum(1 for s in active if not s.prefilling)
-            n, owners = 0, []
-            for seq in active:
-                if not seq.prefilling:
-                    pos = len(seq.tokens) + seq.n_gen - 1
-                    seq.drafts = self._draft(seq, room) if o.speculative != "none" and seq.req.temperature <= 0 else []
-                    room -= len(seq.drafts)
-                    owners.append((seq, n))
-                    for k, tok in enumerate([seq.last] + seq.drafts):
-                        self._put(b, n, tok, pos + k, seq.seq_id, True)
-                        n += 1
-                elif room > 0:
-                    take = min(len(seq.tokens) - seq.n_past, o.prefill_chunk, room)
-                    for p in range(seq.n_past, seq.n_past + take):
-                        last = p == len(seq.tokens) - 1
-                        self._put(b, n, seq.tokens[p], p, seq.seq_id, last)
-                        if last:
-                            owners.append((seq, n))
-                        n += 1
-                    seq.n_past += take
-                    room -= take
-            b.n_tokens = n
+            n, owners = self._compose(active, b)
             n_dec = sum(1 + len(sq.drafts) for sq, _ in owners if sq.n_gen > 0)
             t_step = time.monotonic()
             rc = ll.llama_decode(self._ctx, b)
@@ -343,34 +301,69 @@ class LlamaCppEngine:
             for seq, idx in owners:
                 if seq.store and not seq.prefilling and seq.n_gen == 0:
                     self._store_prefix(seq, cache, step)
-                text, finish, emitted = "", None, 0
-                for tok in self._accept(seq, idx):
-                    emitted += 1
-                    seq.n_gen += 1
-                    seq.last = tok
-                    seq.gen.append(tok)
-                    eog = self.tokenizer.is_eog(tok)
-                    text += "" if eog else seq.utf8.decode(self.tokenizer.piece(tok))
-                    if eog and not seq.req.ignore_eos:
-                        finish = "stop"
-                    elif seq.n_gen >= seq.req.max_tokens:
-                        finish = "length"
-                    if finish:
-                        break
-                if finish:
-                    text += seq.utf8.decode(b"", final=True)
-                elif seq.drafts:  # drop the rejected drafts' KV cells; the next step feeds seq.last
-                    ll.llama_memory_seq_rm(self._mem, seq.seq_id, len(seq.tokens) + seq.n_gen - 1, -1)
-                end = dict(prompt_tokens=len(seq.tokens), completion_tokens=seq.n_gen, cached_tokens=seq.cached,
-                           draft_tokens=seq.n_drafted, draft_accepted=seq.n_accepted) if finish else {}
-                out.append((seq, Chunk(t=now, text=text, n_tokens=emitted, finish_reason=finish, **end)))
-                if finish:
+                chunk = self._collect(seq, idx, now)
+                out.append((seq, chunk))
+                if chunk.finish_reason:
                     active.remove(seq)
                     self._release(seq, free_ids)
             self._deliver(out)
         self._deliver([(seq, EngineError("engine_stopped", "engine stopped")) for seq in active + list(waiting)])
         for seq in active:
             self._release(seq, free_ids)
+
+    def _compose(self, active: list[_Seq], b) -> tuple[int, list[tuple[_Seq, int]]]:
+        """One batch in seq-id order: one token (plus drafts) per decoding sequence, then bounded prompt chunks in
+        the room left, so decoders are never starved by a long prompt. Returns the token count and, per sequence
+        whose logits are read this step, its batch index."""
+        o = self.opts
+        room = o.n_batch - sum(1 for s in active if not s.prefilling)
+        n, owners = 0, []
+        for seq in active:
+            if not seq.prefilling:
+                pos = len(seq.tokens) + seq.n_gen - 1
+                seq.drafts = self._draft(seq, room) if o.speculative != "none" and seq.req.temperature <= 0 else []
+                room -= len(seq.drafts)
+                owners.append((seq, n))
+                for k, tok in enumerate([seq.last] + seq.drafts):
+                    self._put(b, n, tok, pos + k, seq.seq_id, True)
+                    n += 1
+            elif room > 0:
+                take = min(len(seq.tokens) - seq.n_past, o.prefill_chunk, room)
+                for p in range(seq.n_past, seq.n_past + take):
+                    last = p == len(seq.tokens) - 1
+                    self._put(b, n, seq.tokens[p], p, seq.seq_id, last)
+                    if last:
+                        owners.append((seq, n))
+                    n += 1
+                seq.n_past += take
+                room -= take
+        b.n_tokens = n
+        return n, owners
+
+    def _collect(self, seq: _Seq, idx: int, now: float) -> Chunk:
+        """The tokens one sequence gained this step (a sampled one, or accepted drafts), as a chunk; its finish
+        reason is set when it stopped (end of generation unless ignored, or max_tokens)."""
+        text, finish, emitted = "", None, 0
+        for tok in self._accept(seq, idx):
+            emitted += 1
+            seq.n_gen += 1
+            seq.last = tok
+            seq.gen.append(tok)
+            eog = self.tokenizer.is_eog(tok)
+            text += "" if eog else seq.utf8.decode(self.tokenizer.piece(tok))
+            if eog and not seq.req.ignore_eos:
+                finish = "stop"
+            elif seq.n_gen >= seq.req.max_tokens:
+                finish = "length"
+            if finish:
+                break
+        if finish:
+            text += seq.utf8.decode(b"", final=True)
+        elif seq.drafts:  # drop the rejected drafts' KV cells; the next step feeds seq.last
+            self._ll.llama_memory_seq_rm(self._mem, seq.seq_id, len(seq.tokens) + seq.n_gen - 1, -1)
+        end = dict(prompt_tokens=len(seq.tokens), completion_tokens=seq.n_gen, cached_tokens=seq.cached,
+                   draft_tokens=seq.n_drafted, draft_accepted=seq.n_accepted) if finish else {}
+        return Chunk(t=now, text=text, n_tokens=emitted, finish_reason=finish, **end)
 
     def _draft(self, seq: _Seq, room: int) -> list[int]:
         """Prompt lookup: the tokens that followed the latest earlier occurrence of the sequence's last

@@ -15,11 +15,12 @@ import aiohttp
 from pydantic import BaseModel, ConfigDict, Field
 
 from tokenfall import __version__
+from tokenfall.engines import Engine
 from tokenfall.errors import EngineError, TokenfallError
 from tokenfall.types import Chunk, EngineInfo, ModelInfo, Request
 
 
-class OpenAIEngine:
+class OpenAIEngine(Engine):
     name: ClassVar[str] = "openai"
     requires: ClassVar = ()
     tokenizer = None  # remote: the bench attaches a local tokenizer when one is given
@@ -39,6 +40,10 @@ class OpenAIEngine:
             raise TokenfallError(f"engine 'openai' needs a server URL as the model, e.g. http://127.0.0.1:8000/v1#name (got '{model.ref}')")
         self.model_info, self.opts = model, options
         self.session: aiohttp.ClientSession | None = None
+
+    @property
+    def processes(self) -> int:
+        return self.opts.processes
 
     def info(self) -> EngineInfo:
         return EngineInfo(name=self.name, version=f"tokenfall {__version__} aiohttp {aiohttp.__version__}",

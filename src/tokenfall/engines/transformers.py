@@ -14,13 +14,14 @@ from typing import AsyncIterator, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tokenfall.engines import Engine
 from tokenfall.errors import EngineError, TokenfallError
 from tokenfall.models.hf import load_hf
 from tokenfall.models.tokenizers import HFTokenizer
 from tokenfall.types import Chunk, EngineInfo, ModelInfo, Request
 
 
-class TransformersEngine:
+class TransformersEngine(Engine):
     name: ClassVar[str] = "transformers"
     requires: ClassVar = (("torch", "transformers"), ("transformers", "transformers"))
 

@@ -20,6 +20,7 @@ from scipy.optimize import least_squares
 
 from tokenfall.errors import TokenfallError
 from tokenfall.estimate import roofline as rf
+from tokenfall.types import Run
 
 # starting values; FREE lists what each family fits
 DEFAULTS = {
@@ -154,31 +155,30 @@ def _timed(fn) -> float:
     return time.perf_counter() - t
 
 
-def bench_rows(runs: list[dict], dev: dict) -> list[dict]:
+def bench_rows(runs: list[Run], dev: dict) -> list[dict]:
     """Calibration rows from this machine's bench runs: one per closed-loop level (output tokens/s at concurrency c)."""
     from tokenfall import models
 
     out = []
     for run in runs:
-        if run["kind"] != "bench" or not isinstance(run["summary"], list):
-            raise TokenfallError(f"--calibrate {run['id']}: is a {run['kind']} run; give bench runs of this machine")
-        if run["config"].get("engine", "llamacpp") != "llamacpp":
-            raise TokenfallError(f"--calibrate {run['id']}: ran on engine {run['config']['engine']}; the CPU profile is llama.cpp's")
-        path = ((run.get("engine") or {}).get("model") or {}).get("path")
+        if run.kind != "bench":
+            raise TokenfallError(f"--calibrate {run.id}: is a {run.kind} run; give bench runs of this machine")
+        if run.config.get("engine", "llamacpp") != "llamacpp":
+            raise TokenfallError(f"--calibrate {run.id}: ran on engine {run.config['engine']}; the CPU profile is llama.cpp's")
+        path = ((run.engine or {}).get("model") or {}).get("path")
         if not path:
-            raise TokenfallError(f"--calibrate {run['id']}: the run does not record its model file")
+            raise TokenfallError(f"--calibrate {run.id}: the run does not record its model file")
         arch = rf.from_shape(models.architecture(path))
-        pr = run["config"].get("prompts") or {}
-        loads = run["config"].get("loads") or []
-        for lvl, load in zip(run["summary"], loads):
-            if load.get("mode", "concurrency") != "concurrency" or not lvl["requests_ok"]:
+        pr = run.config.get("prompts") or {}
+        for lvl, load in zip(run.levels, run.config.get("loads") or []):
+            if load.get("mode", "concurrency") != "concurrency" or not lvl.requests_ok:
                 continue
             c = int(load.get("concurrency", 1))
-            out.append({"id": f"bench-{run['id']}-c{c}", "profile": "llamacpp-cpu", "device": "local", "device_spec": dev, "arch": arch,
+            out.append({"id": f"bench-{run.id}-c{c}", "profile": "llamacpp-cpu", "device": "local", "device_spec": dev, "arch": arch,
                         "n_devices": 1, "model": arch.name, "precision": arch.precision, "scenario": "closed", "batch": c,
                         "s_in": int(pr.get("input_tokens", 32)), "s_out": int(pr.get("output_tokens", 32)),
-                        "measured_tok_s": lvl["output_tokens_per_s"], "weight_gb": None,
-                        "source": f"bench run {run['id']} level c={c} on this machine"})
+                        "measured_tok_s": lvl.output_tokens_per_s, "weight_gb": None,
+                        "source": f"bench run {run.id} level c={c} on this machine"})
     if not out:
         raise TokenfallError("--calibrate: those runs have no completed closed-loop levels")
     return out

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 from tokenfall.errors import TokenfallError
+from tokenfall.types import ScaleConfig
 
 # DeepSeek's 24-hour disclosure (2025-02-27/28), deepseek-ai/open-infra-index @56d8685,
 # "Day 6: One More Thing, DeepSeek-V3/R1 Inference System Overview" (shared/research/hardware.md section 5)
@@ -79,3 +80,40 @@ def break_even(api_usd_per_m: float, input_share: float, prefill_tok_s: float, d
         if s["usd_per_m_total"] <= api_usd_per_m:
             return {"tokens_per_day": t, "usd_per_m_total": s["usd_per_m_total"], "replicas_peak": s["replicas_peak"]}
     return {"tokens_per_day": None, "usd_per_m_total": None, "replicas_peak": None}
+
+
+def with_preset(c: ScaleConfig) -> tuple[ScaleConfig, str]:
+    """The config completed from a published deployment (only DeepSeek's 2025-02 disclosure so far)."""
+    if c.preset != "deepseek-2025-02":
+        from tokenfall.registry import did_you_mean
+        raise did_you_mean(c.preset, ["deepseek-2025-02"], "scale preset")
+    d = DEEPSEEK_2025_02
+    return c.model_copy(update={
+        "input_per_day": c.input_per_day or d["input_per_day"], "output_per_day": c.output_per_day or d["output_per_day"],
+        "prefill_tok_s": c.prefill_tok_s or d["prefill_tok_s"], "decode_tok_s": c.decode_tok_s or d["decode_tok_s"],
+        "devices_per_replica": c.devices_per_replica or d["devices_per_replica"],
+        "usd_per_device_hour": d["usd_per_device_hour"] if c.usd_per_device_hour is None else c.usd_per_device_hour,
+        "elastic": True, "peak_to_mean": d["peak_to_mean"]}), d["source"]
+
+
+def with_estimate(c: ScaleConfig, est: dict) -> tuple[ScaleConfig, str]:
+    """The replica's rates from an estimate: prefill tokens per prefill-second and decode tokens per decode-second
+    at the estimated batch, its devices and (unless given) their catalog price."""
+    pt = est["point"]
+    up = {"prefill_tok_s": c.prefill_tok_s or pt["input_tokens_per_s"] / max(pt["prefill_share"], 1e-12),
+          "decode_tok_s": c.decode_tok_s or pt["output_tokens_per_s"] / max(1 - pt["prefill_share"], 1e-12),
+          "devices_per_replica": c.devices_per_replica or est["tp"]}
+    source = f"estimate ({est['profile']['name']}, {est['calibration']})"
+    if c.usd_per_device_hour is None:
+        if not est["prices"]:
+            raise TokenfallError("no catalog price for that hardware: give --usd-per-device-hour")
+        up["usd_per_device_hour"] = est["prices"][0]["usd_per_hour"] / est["tp"]
+        source += f"; price {est['prices'][0]['price']}"
+    return c.model_copy(update=up), source
+
+
+def published(c: ScaleConfig, res: dict) -> dict:
+    """The preset's published figures beside the reproduction, with its error."""
+    pub = DEEPSEEK_2025_02["published"]
+    implied = pub["usd_per_day"] / (c.input_per_day + c.output_per_day) * 1e6
+    return pub | {"usd_per_m_total": implied, "error": res["usd_per_m_total"] / implied - 1}

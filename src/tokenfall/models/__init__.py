@@ -83,21 +83,27 @@ def sha256_file(path: Path) -> str:
 
 
 def gguf_info(path: Path, ref: str | None = None, name: str | None = None) -> ModelInfo:
-    """Identity of a GGUF file, cached on disk by (path, size, mtime): parsing a vocabulary's metadata
-    with the gguf package takes seconds, and every command resolves its models."""
+    """Identity of a GGUF file (sha256, size, parameters, architecture, quant type)."""
     path = Path(path).resolve()
+    info = ModelInfo.model_validate_json(_cached(path, "model-info", lambda: _read_gguf(path).model_dump_json()))
+    return info.model_copy(update={"ref": ref or str(path), "name": name or info.name})
+
+
+def _cached(path: Path, kind: str, compute) -> str:
+    """``compute()``'s text for this GGUF file, cached on disk by (path, size, mtime): the gguf package parses a
+    vocabulary's metadata in seconds (3.6 s for the bundled model), and every command reads its models."""
     st = path.stat()
     key = hashlib.sha256(f"{path}|{st.st_size}|{st.st_mtime_ns}|1".encode()).hexdigest()[:32]
-    cached = Path(user_cache_dir("tokenfall", appauthor=False)) / "model-info" / f"{key}.json"
+    cached = Path(user_cache_dir("tokenfall", appauthor=False)) / kind / f"{key}.json"
     try:
-        info = ModelInfo.model_validate_json(cached.read_text())
-    except (OSError, ValueError):
-        info = _read_gguf(path)
+        return cached.read_text()
+    except OSError:
+        text = compute()
         try:
-            write_text_atomic(cached, info.model_dump_json())
+            write_text_atomic(cached, text)
         except OSError:
             pass  # a read-only cache only costs time
-    return info.model_copy(update={"ref": ref or str(path), "name": name or info.name})
+        return text
 
 
 def _read_gguf(path: Path) -> ModelInfo:
@@ -183,23 +189,44 @@ def architecture(path: str | Path) -> dict:
                  "d_ff": cfg.get("intermediate_size"), "vocab": cfg.get("vocab_size"),
                  "n_experts": cfg.get("num_local_experts") or cfg.get("num_experts"), "n_experts_used": cfg.get("num_experts_per_tok")}
     else:
-        from gguf import GGUFReader
-
         info = gguf_info(p)
-        reader = GGUFReader(p)
-        arch = info.architecture
-
-        def field(key: str):
-            f = reader.fields.get(f"{arch}.{key}")
-            return None if f is None else f.contents()
-
-        heads = field("attention.head_count")
-        d = field("embedding_length")
-        kv = field("attention.head_count_kv")
-        shape = {"n_layers": field("block_count"), "d_model": d, "n_heads": heads, "n_kv_heads": kv if kv is not None else heads,
-                 "head_dim": field("attention.key_length") or (d // heads if d and heads else None), "d_ff": field("feed_forward_length"),
-                 "vocab": field("vocab_size") or len(reader.fields["tokenizer.ggml.tokens"].contents()),
-                 "n_experts": field("expert_count"), "n_experts_used": field("expert_used_count")}
+        shape = json.loads(_cached(p.resolve(), "model-shape", lambda: json.dumps(_gguf_shape(p, info.architecture))))
     if not shape["n_layers"] or not shape["n_heads"]:
         raise TokenfallError(f"model '{p}': no layer/head counts in its metadata; give an architecture preset instead")
     return shape | {"name": info.name, "n_params": info.n_params, "weight_bytes": info.size_bytes, "quant_type": info.quant_type}
+
+
+def _gguf_shape(p: Path, arch: str | None) -> dict:
+    from gguf import GGUFReader
+
+    reader = GGUFReader(p)
+
+    def field(key: str):
+        f = reader.fields.get(f"{arch}.{key}")
+        return None if f is None else f.contents()
+
+    heads, d, kv = field("attention.head_count"), field("embedding_length"), field("attention.head_count_kv")
+    return {"n_layers": field("block_count"), "d_model": d, "n_heads": heads, "n_kv_heads": kv if kv is not None else heads,
+            "head_dim": field("attention.key_length") or (d // heads if d and heads else None), "d_ff": field("feed_forward_length"),
+            "vocab": field("vocab_size") or len(reader.fields["tokenizer.ggml.tokens"].contents()),
+            "n_experts": field("expert_count"), "n_experts_used": field("expert_used_count")}
+
+
+def run_fingerprint(model: ModelInfo, engine: str) -> dict:
+    """Machine, versions, model and, for llama.cpp, the build's features and buffer-type choice: runs that
+    differ in any of these are never reused for one another."""
+    from tokenfall import __version__, fingerprint
+
+    fp = {"machine": fingerprint.machine(), "tokenfall": __version__, "model": model.model_dump()}
+    if (b := llama_backend(engine)) is not None:
+        fp["llama_cpp"] = b
+    return fp
+
+
+def llama_backend(engine: str) -> dict | None:
+    """The llama.cpp build and buffer-type choice a run on ``engine`` used (None for other engines)."""
+    if engine != "llamacpp":
+        return None
+    from tokenfall.models.llama import backend
+
+    return backend()

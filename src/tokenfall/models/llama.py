@@ -137,3 +137,22 @@ def _parse_buffers(lines: list[bytes]) -> dict[str, float]:
 def model_buffers(model) -> dict[str, float]:
     """MiB of weights per llama.cpp buffer type for a model from ``load_model`` (CPU_REPACK = repacked)."""
     return dict(_LOADED.get(ctypes.cast(model, ctypes.c_void_p).value, {}))
+
+
+# bytes per KV element of each cache type (ggml block sizes: q8_0 stores 32 values in 34 bytes, ...)
+KV_BYTES = {"f32": 4.0, "f16": 2.0, "q8_0": 34 / 32, "q4_0": 18 / 32, "q4_1": 20 / 32, "q5_0": 22 / 32, "q5_1": 24 / 32}
+
+
+def check_memory(model, seq_ctx: int, sequences: int, kv_type: str) -> None:
+    """Refuse a KV cache the machine cannot hold before llama.cpp tries (seq_ctx=10^8 grew to 23.6 GB and was
+    killed by the kernel, leaving its run 'running')."""
+    from tokenfall.fingerprint import available_bytes
+    from tokenfall.models import architecture
+
+    shape = architecture(model.path)
+    kv = shape["n_layers"] * 2 * shape["n_kv_heads"] * shape["head_dim"] * seq_ctx * sequences * KV_BYTES[kv_type]
+    need, have = kv + (model.size_bytes or 0), available_bytes()
+    if have is not None and need > 0.9 * have:
+        raise TokenfallError(f"the KV cache of seq_ctx={seq_ctx} x {sequences} sequences needs {kv / 2**30:.1f} GiB "
+                             f"(+ {(model.size_bytes or 0) / 2**30:.2f} GiB of weights); {have / 2**30:.1f} GiB is available: "
+                             "lower -o seq_ctx or -o parallel, or use -o kv_type=q8_0")

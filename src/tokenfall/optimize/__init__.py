@@ -24,14 +24,31 @@ import os
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
-from tokenfall.types import BenchConfig, EvalConfig, Gate, Load, ModelInfo, OptimizeConfig
+from tokenfall.types import (
+    BenchConfig,
+    Candidate,
+    Chosen,
+    EvalConfig,
+    Gate,
+    LeverTrial,
+    Load,
+    ModelInfo,
+    OptimizeConfig,
+    OptimizeSummary,
+    Point,
+    Quality,
+    Run,
+    Speculative,
+    Step,
+    TaskQuality,
+)
 
 
 class Lab(Protocol):
     def resolve(self, ref: str | None) -> ModelInfo: ...
     def outputs(self, run_id: str) -> dict[int, str]: ...
-    def bench(self, config: BenchConfig, label: str) -> dict: ...
-    def evaluate(self, config: EvalConfig, label: str) -> dict: ...
+    def bench(self, config: BenchConfig, label: str) -> Run: ...
+    def evaluate(self, config: EvalConfig, label: str) -> Run: ...
     def artifact(self, lever: str, model: str, options: dict) -> ModelInfo: ...
     def reference(self, model: ModelInfo) -> ModelInfo: ...
     def descendants(self, model: ModelInfo) -> list[ModelInfo]: ...
@@ -46,7 +63,7 @@ class Config:
     label: str
     options: dict = field(default_factory=dict)
     concurrency: int = 1
-    quality: dict = field(default_factory=dict)  # kld, top1, tasks, eval runs of (model, kv type)
+    quality: Quality = field(default_factory=Quality)  # what the gate saw of (model, kv type)
 
 
 def _label(m: ModelInfo) -> str:
@@ -56,11 +73,11 @@ def _label(m: ModelInfo) -> str:
 class Search:
     def __init__(self, cfg: OptimizeConfig, lab: Lab, log: Callable[[str], None]):
         self.cfg, self.lab, self.log = cfg, lab, log
-        self.points: list[dict] = []      # every priced (configuration, level)
-        self.candidates: list[dict] = []  # every gated artifact
-        self.levers: list[dict] = []      # every serving lever tried: measured factor, taken or not
-        self.waterfall: list[dict] = []
-        self.speculative: dict | None = None
+        self.points: list[Point] = []          # every priced (configuration, level)
+        self.candidates: list[Candidate] = []  # every gated artifact
+        self.levers: list[LeverTrial] = []     # every serving lever tried: measured factor, taken or not
+        self.waterfall: list[Step] = []
+        self.speculative: Speculative | None = None
         self.budget_hit = False
 
     # ---- measuring --------------------------------------------------------------------------
@@ -74,48 +91,46 @@ class Search:
         return o
 
     def price(self, c: Config, what: str, engine: str = "llamacpp", options: dict | None = None,
-              requests: int | None = None) -> dict:
+              requests: int | None = None) -> Point:
         """Bench ``c`` at its concurrency; the priced point (also kept in ``points``)."""
         n = c.concurrency
         load = Load(concurrency=n, requests=requests or max(8, int(self.cfg.requests_per_stream * n)), warmup_requests=min(n, 4))
         bc = BenchConfig(model=c.model.path, engine=engine, loads=[load], prompts=self.cfg.prompts, slo=self.cfg.slo,
                          price=self.cfg.price, engine_options=options if options is not None else self._options(c))
         run = self.lab.bench(bc, f"{what}: {c.label}")
-        lvl = run["summary"][0]
-        cost = lvl["cost"] or {}
-        att = lvl.get("slo_attainment")
-        pt = {"label": c.label, "what": what, "model": c.model.path, "sha256": c.model.sha256, "engine": engine,
-              "options": bc.engine_options, "concurrency": n, "bench_run": run["id"],
-              "usd_per_m_output": cost.get("usd_per_m_output"), "usd_per_m_input": cost.get("usd_per_m_input"),
-              "usd_per_m_blended": cost.get("usd_per_m_blended"), "output_tokens_per_s": lvl["output_tokens_per_s"],
-              "ttft_p90_s": lvl["ttft_s"]["p90"], "tpot_p50_s": lvl["tpot_excl_first_s"]["p50"],
-              "tpot_p90_s": lvl["tpot_excl_first_s"]["p90"], "slo_attainment": att,
-              "slo_ok": lvl["requests_failed"] == 0 and (att is None or att >= self.cfg.slo_attainment),
-              "tokens_cached": lvl.get("tokens_cached"), "draft_acceptance": lvl.get("draft_acceptance"),
-              "kld": c.quality.get("kld"), "tasks": c.quality.get("tasks", {})}
+        lvl = run.levels[0]
+        cost, att = lvl.cost, lvl.slo_attainment
+        pt = Point(label=c.label, what=what, model=c.model.path, sha256=c.model.sha256, engine=engine,
+                   options=bc.engine_options, concurrency=n, bench_run=run.id,
+                   usd_per_m_output=cost and cost.usd_per_m_output, usd_per_m_input=cost and cost.usd_per_m_input,
+                   usd_per_m_blended=cost and cost.usd_per_m_blended, output_tokens_per_s=lvl.output_tokens_per_s,
+                   ttft_p90_s=lvl.ttft_s.p90, tpot_p50_s=lvl.tpot_excl_first_s.p50, tpot_p90_s=lvl.tpot_excl_first_s.p90,
+                   slo_attainment=att, slo_ok=lvl.requests_failed == 0 and (att is None or att >= self.cfg.slo_attainment),
+                   tokens_cached=lvl.tokens_cached, draft_acceptance=lvl.draft_acceptance, kld=c.quality.kld,
+                   tasks=c.quality.tasks)
         self.points.append(pt)
         return pt
 
-    def gate(self, model: ModelInfo, reference: ModelInfo, options: dict, label: str) -> dict:
-        """Fidelity first; tasks only for what passed it. Returns kld, top1, tasks, passed, checks, runs."""
+    def gate(self, model: ModelInfo, reference: ModelInfo, options: dict, label: str) -> Quality:
+        """Fidelity first; tasks only for what passed it."""
         g = self.cfg.gate
         fid = self.lab.evaluate(EvalConfig(model=model.path, reference=reference.path, tokens=self.cfg.tokens, engine_options=options,
                                            gate=Gate(max_kld=g.max_kld, min_top1=g.min_top1, max_ppl_ratio=g.max_ppl_ratio)),
                                 f"fidelity: {label}")
-        s = fid["summary"]
-        q = {"kld": s["fidelity"]["kld_mean"], "top1": s["fidelity"]["top1_agreement"], "tasks": {}, "eval_runs": [fid["id"]],
-             "checks": list(s["gate"]["checks"]), "passed": s["gate"]["passed"]}
-        if q["passed"] and self.cfg.tasks:
+        s = fid.summary
+        q = Quality(kld=s.fidelity.kld_mean, top1=s.fidelity.top1_agreement, eval_runs=[fid.id], checks=list(s.gate.checks),
+                    passed=s.gate.passed)
+        if q.passed and self.cfg.tasks:
             t = self.lab.evaluate(EvalConfig(model=model.path, reference=reference.path, fidelity=False, tasks=self.cfg.tasks,
                                              engine_options=options, gate=Gate(max_acc_drop=g.max_acc_drop, alpha=g.alpha)),
                                   f"tasks: {label}")
-            ts = t["summary"]
-            q["eval_runs"].append(t["id"])
-            q["checks"] += ts["gate"]["checks"]
-            q["passed"] = ts["gate"]["passed"]
-            q["tasks"] = {r["name"]: {"acc": r["acc"], "reference_acc": (r["paired"] or {}).get("reference_acc"),
-                                      "diff_pp": (r["paired"] or {}).get("diff_pp"), "p_value": (r["paired"] or {}).get("p_value"),
-                                      "significant_drop": (r["paired"] or {}).get("significant_drop")} for r in ts["tasks"]}
+            ts = t.summary
+            q.eval_runs.append(t.id)
+            q.checks += ts.gate.checks
+            q.passed = ts.gate.passed
+            q.tasks = {r.name: TaskQuality(acc=r.acc, **(r.paired.model_dump(include={"reference_acc", "diff_pp", "p_value",
+                                                                                       "significant_drop"}) if r.paired else {}))
+                       for r in ts.tasks}
         return q
 
     # ---- the search -------------------------------------------------------------------------
@@ -129,7 +144,7 @@ class Search:
         baseline = self.price(base, "baseline", engine="transformers", options={"dtype": "float32"},
                               requests=cfg.baseline_requests)
         self.log("engine: llama.cpp on the float weights, batch 1")
-        float_q = {"kld": 0.0, "top1": 1.0, "tasks": {}, "passed": True, "checks": ["the reference itself"], "eval_runs": []}
+        float_q = Quality(kld=0.0, top1=1.0, passed=True, checks=["the reference itself"])
         engine_pt = self.price(Config(ref, _label(ref), quality=float_q), "engine")
         self.baseline, self.engine_pt = baseline, engine_pt
 
@@ -150,9 +165,9 @@ class Search:
             label = _label(a) + (" (given)" if a.sha256 == model.sha256 else "")
             self.log(f"gate: {label}")
             q = self.gate(a, ref, {}, label)
-            self.candidates.append({"label": label, "path": a.path, "sha256": a.sha256, "size_bytes": a.size_bytes,
-                                    "quant_type": a.quant_type, **q})
-            if q["passed"]:
+            self.candidates.append(Candidate(label=label, path=a.path, sha256=a.sha256, size_bytes=a.size_bytes,
+                                             quant_type=a.quant_type, **q.model_dump()))
+            if q.passed:
                 passing.append(Config(a, label, concurrency=pc, quality=q))
         if not passing:
             return self._result(None)
@@ -181,16 +196,16 @@ class Search:
                 if name == "kv cache":
                     self.log(f"gate: {best.label} with {desc}")
                     trial.quality = self.gate(best.model, ref, {"kv_type": opts["kv_type"]}, f"{best.label}, {desc}")
-                    if not trial.quality["passed"]:
-                        self.levers.append({"lever": name, "variant": desc, "taken": False, "why": "fails the gate",
-                                            "checks": trial.quality["checks"]})
+                    if not trial.quality.passed:
+                        self.levers.append(LeverTrial(lever=name, variant=desc, taken=False, why="fails the gate",
+                                                      checks=trial.quality.checks))
                         continue
                 self.log(f"{name}: {desc} at {pc} streams")
                 pt = self.price(trial, name)
                 taken, why = _better(name, current, pt)
-                self.levers.append({"lever": name, "variant": desc, "taken": taken, "why": why, "bench_run": pt["bench_run"],
-                                    "factor": _cost(current) / _cost(pt) if _cost(pt) else None,
-                                    "blended_factor": _blend(current) / _blend(pt) if _blend(pt) else None})
+                self.levers.append(LeverTrial(lever=name, variant=desc, taken=taken, why=why, bench_run=pt.bench_run,
+                                              factor=_cost(current) / _cost(pt) if _cost(pt) else None,
+                                              blended_factor=_blend(current) / _blend(pt) if _blend(pt) else None))
                 if taken:
                     self.waterfall.append(self._step(name, desc, current, pt))
                     best.options, best.quality, current = trial.options, trial.quality, pt
@@ -202,11 +217,11 @@ class Search:
                 self.budget_hit = True
                 break
             sweep.append(self.price(Config(best.model, best.label, best.options, n, best.quality), "batching sweep"))
-        within = [p for p in sweep + [current] if p["slo_ok"]]
+        within = [p for p in sweep + [current] if p.slo_ok]
         chosen = min(within, key=_cost) if within else current
-        if chosen is not current and chosen["bench_run"] != current["bench_run"]:
-            self.waterfall.append(self._step("batching", f"{pc} -> {chosen['concurrency']} concurrent streams", current, chosen))
-        best.concurrency = chosen["concurrency"]
+        if chosen is not current and chosen.bench_run != current.bench_run:
+            self.waterfall.append(self._step("batching", f"{pc} -> {chosen.concurrency} concurrent streams", current, chosen))
+        best.concurrency = chosen.concurrency
         if cfg.speculative and not lab.over_budget():
             self._speculative_at_one(best)
         return self._result(chosen, best)
@@ -228,52 +243,54 @@ class Search:
         spec = Config(best.model, best.label, {**plain.options, "speculative": "prompt-lookup"}, 1, best.quality)
         a = self.price(plain, "speculative (plain, 1 stream)")
         b = self.price(spec, "speculative (prompt lookup, 1 stream)")
-        texts = self.lab.outputs(a["bench_run"]), self.lab.outputs(b["bench_run"])
+        texts = self.lab.outputs(a.bench_run), self.lab.outputs(b.bench_run)
         same = sum(1 for k, v in texts[0].items() if texts[1].get(k) == v)
-        self.speculative = {"plain_run": a["bench_run"], "speculative_run": b["bench_run"], "requests": len(texts[0]),
-                            "identical": same, "greedy_identical": same == len(texts[0]) and len(texts[0]) > 0,
-                            "speedup": b["output_tokens_per_s"] / a["output_tokens_per_s"] if a["output_tokens_per_s"] else None,
-                            "acceptance": b["draft_acceptance"], "plain_tok_s": a["output_tokens_per_s"],
-                            "speculative_tok_s": b["output_tokens_per_s"]}
+        self.speculative = Speculative(plain_run=a.bench_run, speculative_run=b.bench_run, requests=len(texts[0]), identical=same,
+                                       greedy_identical=same == len(texts[0]) and len(texts[0]) > 0,
+                                       speedup=b.output_tokens_per_s / a.output_tokens_per_s if a.output_tokens_per_s else None,
+                                       acceptance=b.draft_acceptance, plain_tok_s=a.output_tokens_per_s,
+                                       speculative_tok_s=b.output_tokens_per_s)
 
-    def _step(self, lever: str, desc: str, before: dict | None, after: dict) -> dict:
+    def _step(self, lever: str, desc: str, before: Point | None, after: Point) -> Step:
         factor = None if before is None or not _cost(after) else _cost(before) / _cost(after)
-        return {"lever": lever, "change": desc, "usd_per_m_output": after["usd_per_m_output"], "factor": factor,
-                "usd_per_m_input": after["usd_per_m_input"], "usd_per_m_blended": after["usd_per_m_blended"],
-                "bench_run": after["bench_run"], "concurrency": after["concurrency"], "label": after["label"]}
+        return Step(lever=lever, change=desc, factor=factor, **after.model_dump(include={
+            "usd_per_m_output", "usd_per_m_input", "usd_per_m_blended", "bench_run", "concurrency", "label"}))
 
-    def _result(self, chosen: dict | None, best: Config | None = None) -> dict:
-        base = self.baseline["usd_per_m_output"]
-        res = {"model": self.model.model_dump(), "reference": self.reference.model_dump(), "baseline": self.baseline,
-               "engine_point": self.engine_pt, "candidates": self.candidates, "points": self.points, "levers": self.levers,
-               "waterfall": self.waterfall, "speculative": self.speculative, "budget_hit": self.budget_hit,
-               "chosen": None, "pareto_quality": [], "pareto_latency": []}
+    def partial(self) -> OptimizeSummary:
+        """What an interrupted search had measured."""
+        return OptimizeSummary(points=self.points, candidates=self.candidates)
+
+    def _result(self, chosen: Point | None, best: Config | None = None) -> OptimizeSummary:
+        base = self.baseline.usd_per_m_output
+        res = OptimizeSummary(model=self.model, reference=self.reference, baseline=self.baseline, engine_point=self.engine_pt,
+                              candidates=self.candidates, points=self.points, levers=self.levers, waterfall=self.waterfall,
+                              speculative=self.speculative, budget_hit=self.budget_hit)
         if chosen is None:
             return res
-        res["chosen"] = chosen | {"options": best.options, "quality": best.quality,
-                                  "ratio": base / chosen["usd_per_m_output"] if chosen["usd_per_m_output"] else None}
-        priced = [i for i, p in enumerate(self.points) if p["usd_per_m_output"] and p["slo_ok"]]
-        res["pareto_quality"] = pareto(self.points, priced, "kld")
-        res["pareto_latency"] = pareto(self.points, priced, "tpot_p50_s")
+        res.chosen = Chosen(**chosen.model_dump(exclude={"options"}), options=best.options, quality=best.quality,
+                            ratio=base / chosen.usd_per_m_output if chosen.usd_per_m_output else None)
+        priced = [i for i, p in enumerate(self.points) if p.usd_per_m_output and p.slo_ok]
+        res.pareto_quality = pareto(self.points, priced, "kld")
+        res.pareto_latency = pareto(self.points, priced, "tpot_p50_s")
         return res
 
 
-def _cost(p: dict) -> float:
-    return p["usd_per_m_output"] if p["usd_per_m_output"] is not None else math.inf
+def _cost(p: Point) -> float:
+    return p.usd_per_m_output if p.usd_per_m_output is not None else math.inf
 
 
-def _blend(p: dict) -> float:
-    return p["usd_per_m_blended"] if p["usd_per_m_blended"] is not None else math.inf
+def _blend(p: Point) -> float:
+    return p.usd_per_m_blended if p.usd_per_m_blended is not None else math.inf
 
 
-def _better(lever: str, before: dict, after: dict) -> tuple[bool, str]:
+def _better(lever: str, before: Point, after: Point) -> tuple[bool, str]:
     """Is ``after`` worth taking? Within the SLO (or rescuing a miss), and cheaper per output token without
     shifting cost onto input tokens (the hour is split by prefill/decode time share, so a lever that slows
     prefill can lower the output price alone). The prefix cache saves prefill, which input tokens pay for,
     so it is judged on the blended price, allowing output-price noise of 5%."""
-    if not after["slo_ok"] and before["slo_ok"]:
+    if not after.slo_ok and before.slo_ok:
         return False, "misses the SLO"
-    if after["slo_ok"] and not before["slo_ok"]:
+    if after.slo_ok and not before.slo_ok:
         return True, "meets the SLO the configuration before it missed"
     if lever == "prefix cache":
         ok = _blend(after) < _blend(before) and _cost(after) <= 1.05 * _cost(before)
@@ -285,13 +302,30 @@ def _better(lever: str, before: dict, after: dict) -> tuple[bool, str]:
     return True, "cheaper and within the SLO"
 
 
-def pareto(points: list[dict], idx: list[int], key: str) -> list[int]:
+def pareto(points: list[Point], idx: list[int], key: str) -> list[int]:
     """Indices of the points no other point beats on both $/M output and ``key`` (lower is better for both)."""
-    have = [i for i in idx if points[i].get(key) is not None]
+    val = {i: getattr(points[i], key) for i in idx}
+    have = [i for i in idx if val[i] is not None]
     front = []
     for i in have:
-        ci, ki = points[i]["usd_per_m_output"], points[i][key]
-        if not any((points[j]["usd_per_m_output"] <= ci and points[j][key] <= ki) and
-                   (points[j]["usd_per_m_output"] < ci or points[j][key] < ki) for j in have):
+        ci, ki = points[i].usd_per_m_output, val[i]
+        if not any((points[j].usd_per_m_output <= ci and val[j] <= ki) and
+                   (points[j].usd_per_m_output < ci or val[j] < ki) for j in have):
             front.append(i)
-    return sorted(front, key=lambda i: points[i]["usd_per_m_output"])
+    return sorted(front, key=lambda i: points[i].usd_per_m_output)
+
+
+def assumptions(c: OptimizeConfig) -> list[str]:
+    """The conditions every number of an optimize run holds under, stored with it."""
+    p, g = c.prompts, c.gate
+    return [
+        f"workload: {p.input_tokens} prompt tokens ({p.shared_prefix_tokens} of them a prefix shared by every request), "
+        f"{p.output_tokens} output tokens, greedy, closed-loop load at each concurrency",
+        f"{c.requests_per_stream:g} requests per stream at each level (at least 8); the baseline sends {c.baseline_requests}",
+        f"gate: mean KLD <= {g.max_kld} nats/token vs the float weights on {c.tokens} tokens"
+        + (f"; no significant accuracy drop (paired, alpha {g.alpha}) on " + ", ".join(t.source.rsplit('/', 1)[-1] for t in c.tasks)
+           if c.tasks else "; no task given, so no accuracy check"),
+        f"SLO: TTFT <= {c.slo.ttft_s} s and TPOT <= {c.slo.tpot_s} s for at least {c.slo_attainment:.0%} of requests",
+        "a file failing the gate is not benchmarked; a serving lever is kept only if it is cheaper and within the SLO",
+        "cost per output token: the hour split by measured prefill/decode time share (see docs/methodology.md)",
+    ]

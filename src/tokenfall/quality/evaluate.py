@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Callable
 
 import numpy as np
 from platformdirs import user_cache_dir
@@ -18,6 +18,7 @@ from tokenfall import models
 from tokenfall.engines import create
 from tokenfall.errors import TokenfallError
 from tokenfall.models import tokenizers
+from tokenfall.progress import Progress
 from tokenfall.quality import fidelity as fid
 from tokenfall.quality import gate, tasks, texts
 from tokenfall.quality.generate import generate
@@ -26,12 +27,6 @@ from tokenfall.types import EvalConfig, EvalSummary, ModelInfo, Request
 from tokenfall.workloads.texts import from_files
 
 CHUNK = 32  # items per loglik call between progress updates
-
-
-class Progress(Protocol):
-    def level(self, label: str, total: int | None) -> None: ...
-    def tokens(self, n: int) -> None: ...
-    def request_done(self) -> None: ...
 
 
 def _advance(progress, n: int) -> None:

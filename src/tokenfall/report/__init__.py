@@ -12,25 +12,27 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from tokenfall.errors import TokenfallError
+from tokenfall.types import OptimizeSummary, Point, Run
 
 
-def headline(s: dict) -> str:
+def headline(s: OptimizeSummary) -> str:
     """`$/M output tokens: baseline X -> Y (Zx cheaper) at <quality>` for an optimize summary."""
-    c, b = s.get("chosen"), s["baseline"]
+    c, b = s.chosen, s.baseline
     if not c:
-        return f"$/M output tokens: baseline {b['usd_per_m_output']:.4g}; no configuration passed the gate and the SLO"
-    q = c["quality"]
-    parts = [f"KLD {q['kld']:.4f} vs the float weights", f"top-1 {q['top1']:.1%}"]
-    for name, t in (q.get("tasks") or {}).items():
-        drop = "significant drop" if t.get("significant_drop") else "no significant drop"
-        parts.append(f"{name} {t['acc']:.3f} vs {t['reference_acc']:.3f} ({drop})")
-    return (f"$/M output tokens: baseline {b['usd_per_m_output']:.4g} -> {c['usd_per_m_output']:.4g} "
-            f"({c['ratio']:.1f}x cheaper) at " + ", ".join(parts))
+        return f"$/M output tokens: baseline {b.usd_per_m_output:.4g}; no configuration passed the gate and the SLO"
+    q = c.quality
+    parts = [f"KLD {q.kld:.4f} vs the float weights", f"top-1 {q.top1:.1%}"]
+    for name, t in q.tasks.items():
+        drop = "significant drop" if t.significant_drop else "no significant drop"
+        parts.append(f"{name} {t.acc:.3f} vs {t.reference_acc:.3f} ({drop})")
+    return (f"$/M output tokens: baseline {b.usd_per_m_output:.4g} -> {c.usd_per_m_output:.4g} "
+            f"({c.ratio:.1f}x cheaper) at " + ", ".join(parts))
 
 
-def _config_text(p: dict) -> str:
-    o = p.get("options") or {}
-    bits = [p["label"], f"{p['concurrency']} streams"]
+def config_text(p: Point) -> str:
+    """A configuration in words: file, streams and the serving levers it uses."""
+    o = p.options
+    bits = [p.label, f"{p.concurrency} streams"]
     bits += [f"KV {o['kv_type']}"] if o.get("kv_type") else []
     bits += [f"prefix cache {o['prefix_cache']}"] if o.get("prefix_cache") else []
     bits += [f"{o['n_threads']} threads"] if o.get("n_threads") else []
@@ -41,41 +43,41 @@ def _config_text(p: dict) -> str:
 # ---- charts: one description, drawn by plotly (HTML) and matplotlib (PNG) ------------------------
 
 
-def charts(s: dict, max_kld: float | None = None) -> list[dict]:
+def charts(s: OptimizeSummary, max_kld: float | None = None) -> list[dict]:
     """Chart specs: title, axes, series of (name, x, y, text, mode) — the same numbers in both renderings."""
     out = []
-    wf = s.get("waterfall") or []
+    wf = s.waterfall
     if wf:
         out.append({"id": "waterfall", "title": "Cost waterfall: $/M output tokens after each lever (log scale)",
                     "x": "", "y": "$ per million output tokens", "log_y": True, "kind": "bar",
-                    "series": [{"name": "$/M output", "x": [f"{i + 1}. {w['lever']}" for i, w in enumerate(wf)], "y": [w["usd_per_m_output"] for w in wf],
-                                "text": [(f"{w['factor']:.2f}x" if w["factor"] else "baseline") + f" · run {w['bench_run']}" for w in wf]}]})
-    pts = s.get("points") or []
-    front_q, front_l = set(s.get("pareto_quality") or []), set(s.get("pareto_latency") or [])
-    priced = [i for i, p in enumerate(pts) if p.get("usd_per_m_output")]
+                    "series": [{"name": "$/M output", "x": [f"{i + 1}. {w.lever}" for i, w in enumerate(wf)], "y": [w.usd_per_m_output for w in wf],
+                                "text": [(f"{w.factor:.2f}x" if w.factor else "baseline") + f" · run {w.bench_run}" for w in wf]}]})
+    pts = s.points
+    front_q, front_l = set(s.pareto_quality), set(s.pareto_latency)
+    priced = [i for i, p in enumerate(pts) if p.usd_per_m_output]
     for cid, key, scale, ylab, front in (("quality", "kld", 1.0, "mean KLD vs float weights (nats/token)", front_q),
                                          ("latency", "tpot_p50_s", 1e3, "TPOT p50 (ms)", front_l)):
-        have = [i for i in priced if pts[i].get(key) is not None]
+        have = [i for i in priced if getattr(pts[i], key) is not None]
         if not have:
             continue
-        series = [{"name": "measured", "mode": "markers", "x": [pts[i]["usd_per_m_output"] for i in have],
-                   "y": [pts[i][key] * scale for i in have], "text": [f"{_config_text(pts[i])} · run {pts[i]['bench_run']}" for i in have]}]
-        f = [i for i in sorted(front, key=lambda i: pts[i]["usd_per_m_output"]) if i in have]
+        series = [{"name": "measured", "mode": "markers", "x": [pts[i].usd_per_m_output for i in have],
+                   "y": [getattr(pts[i], key) * scale for i in have], "text": [f"{config_text(pts[i])} · run {pts[i].bench_run}" for i in have]}]
+        f = [i for i in sorted(front, key=lambda i: pts[i].usd_per_m_output) if i in have]
         if f:
-            series.append({"name": "Pareto frontier", "mode": "lines+markers", "x": [pts[i]["usd_per_m_output"] for i in f],
-                           "y": [pts[i][key] * scale for i in f], "text": [_config_text(pts[i]) for i in f]})
-        if s.get("chosen") and s["chosen"].get(key) is not None:
-            c = s["chosen"]
-            series.append({"name": "chosen", "mode": "markers", "x": [c["usd_per_m_output"]], "y": [c[key] * scale],
-                           "text": [_config_text(c)], "size": 14})
+            series.append({"name": "Pareto frontier", "mode": "lines+markers", "x": [pts[i].usd_per_m_output for i in f],
+                           "y": [getattr(pts[i], key) * scale for i in f], "text": [config_text(pts[i]) for i in f]})
+        c = s.chosen
+        if c and getattr(c, key) is not None:
+            series.append({"name": "chosen", "mode": "markers", "x": [c.usd_per_m_output], "y": [getattr(c, key) * scale],
+                           "text": [config_text(c)], "size": 14})
         out.append({"id": cid, "title": f"{'Quality' if cid == 'quality' else 'Latency'} vs cost (within the SLO)",
                     "x": "$ per million output tokens (log)", "y": ylab, "log_x": True, "kind": "scatter", "series": series})
-    cands = s.get("candidates") or []
+    cands = s.candidates
     if cands:
         out.append({"id": "gate", "title": "Quality gate: fidelity of every candidate file" + (f" (bound {max_kld})" if max_kld else ""),
                     "x": "", "y": "mean KLD (nats/token, log)", "log_y": True, "kind": "bar",
-                    "series": [{"name": "KLD", "x": [c["label"] for c in cands], "y": [max(c["kld"], 1e-6) for c in cands],
-                                "text": ["pass" if c["passed"] else "fail" for c in cands]}]})
+                    "series": [{"name": "KLD", "x": [c.label for c in cands], "y": [max(c.kld or 0.0, 1e-6) for c in cands],
+                                "text": ["pass" if c.passed else "fail" for c in cands]}]})
     return out
 
 
@@ -147,57 +149,59 @@ def _g(x, d=4):
     return "-" if x is None else f"{x:.{d}g}"
 
 
-def sections(run: dict) -> list[tuple[str, list[str], list[list]]]:
+def sections(run: Run) -> list[tuple[str, list[str], list[list]]]:
     """(title, header, rows) tables of one run, shared by the HTML and the Markdown."""
-    s, kind = run["summary"] or {}, run["kind"]
-    out = []
-    if kind == "optimize" and s.get("baseline"):
-        base = s["baseline"]["usd_per_m_output"]
-        out.append(("Cost waterfall", ["step", "change", "$/M output", "factor", "cumulative", "$/M input", "$/M blended", "bench run"],
-                    [[w["lever"], w["change"], _g(w["usd_per_m_output"]), f"{w['factor']:.2f}x" if w["factor"] else "-",
-                      f"{base / w['usd_per_m_output']:.1f}x" if w["usd_per_m_output"] else "-", _g(w.get("usd_per_m_input")),
-                      _g(w.get("usd_per_m_blended")), w["bench_run"]] for w in s["waterfall"]]))
-        out.append(("Candidate files (gate: fidelity first, tasks only if it passed)",
-                    ["file", "size MB", "KLD", "top-1", "tasks", "gate", "eval runs"],
-                    [[c["label"], f"{(c['size_bytes'] or 0) / 1e6:.1f}", _g(c["kld"]), f"{c['top1']:.1%}",
-                      "; ".join(f"{k} {v['acc']:.3f} vs {v['reference_acc']:.3f}" for k, v in (c.get("tasks") or {}).items()) or "-",
-                      "pass" if c["passed"] else "fail: " + "; ".join(x for x in c["checks"] if "FAIL" in x), ", ".join(c["eval_runs"])]
-                     for c in s.get("candidates", [])]))
-        out.append(("Serving levers tried at the chosen concurrency", ["lever", "variant", "cost factor", "taken", "why", "bench run"],
-                    [[lv["lever"], lv["variant"], f"{lv['factor']:.2f}x" if lv.get("factor") else "-", "yes" if lv["taken"] else "no",
-                      lv["why"], lv.get("bench_run", "-")] for lv in s.get("levers", [])]))
-        out.append(("Every measured configuration", ["stage", "configuration", "$/M out", "$/M in", "out tok/s", "TTFT p90 ms",
-                                                      "TPOT p50 ms", "SLO", "KLD", "bench run"],
-                    [[p["what"], _config_text(p), _g(p["usd_per_m_output"]), _g(p["usd_per_m_input"]), _g(p["output_tokens_per_s"]),
-                      _g((p["ttft_p90_s"] or 0) * 1e3), _g((p["tpot_p50_s"] or 0) * 1e3), "ok" if p["slo_ok"] else "missed",
-                      _g(p["kld"]), p["bench_run"]] for p in s.get("points", [])]))
-        sp = s.get("speculative")
-        if sp:
-            out.append(("Speculative decoding (prompt lookup) vs plain, 1 stream, greedy",
-                        ["plain tok/s", "speculative tok/s", "speed-up", "draft acceptance", "identical text", "runs"],
-                        [[_g(sp["plain_tok_s"]), _g(sp["speculative_tok_s"]), f"{sp['speedup']:.2f}x" if sp["speedup"] else "-",
-                          f"{(sp['acceptance'] or 0):.0%}", f"{sp['identical']}/{sp['requests']}",
-                          f"{sp['plain_run']}, {sp['speculative_run']}"]]))
-        out.append(("Measurements behind this run", ["what", "kind", "run", "reused from the ledger"],
-                    [[r["label"], r["kind"], r["id"], "yes" if r["reused"] else "no"] for r in s.get("runs", [])]))
-    elif kind == "bench":
-        out.append((f"bench run {run['id']}", ["level", "ok/fail", "out tok/s", "TTFT p50 ms", "TPOT p50 ms", "$/M in", "$/M out"],
-                    [[lv["label"], f"{lv['requests_ok']}/{lv['requests_failed']}", _g(lv["output_tokens_per_s"]),
-                      _g((lv["ttft_s"]["p50"] or 0) * 1e3), _g((lv["tpot_excl_first_s"]["p50"] or 0) * 1e3),
-                      _g((lv.get("cost") or {}).get("usd_per_m_input")), _g((lv.get("cost") or {}).get("usd_per_m_output"))]
-                     for lv in (s if isinstance(s, list) else [])]))
-    elif kind == "eval":
-        f = s.get("fidelity") or {}
-        rows = [["fidelity", f"KLD {_g(f.get('kld_mean'))}, top-1 {_g(f.get('top1_agreement'))}, PPL ratio {_g(f.get('ppl_ratio'))}"]] if f else []
-        rows += [[t["name"], f"{t['metric']} {t['acc']:.3f} [{t['ci'][0]:.3f}, {t['ci'][1]:.3f}]"] for t in s.get("tasks", [])]
-        out.append((f"eval run {run['id']}", ["what", "result"], rows))
+    s = run.summary
+    if run.kind == "optimize" and s is not None and s.baseline:
+        return _optimize_sections(s)
+    if run.kind == "bench":
+        return [(f"bench run {run.id}", ["level", "ok/fail", "out tok/s", "TTFT p50 ms", "TPOT p50 ms", "$/M in", "$/M out"],
+                 [[lv.label, f"{lv.requests_ok}/{lv.requests_failed}", _g(lv.output_tokens_per_s), _g((lv.ttft_s.p50 or 0) * 1e3),
+                   _g((lv.tpot_excl_first_s.p50 or 0) * 1e3), _g(lv.cost and lv.cost.usd_per_m_input),
+                   _g(lv.cost and lv.cost.usd_per_m_output)] for lv in run.levels])]
+    if run.kind == "eval" and s is not None:
+        f = s.fidelity
+        rows = [["fidelity", f"KLD {_g(f.kld_mean)}, top-1 {_g(f.top1_agreement)}, PPL ratio {_g(f.ppl_ratio)}"]] if f else []
+        rows += [[t.name, f"{t.metric} {t.acc:.3f} [{t.ci[0]:.3f}, {t.ci[1]:.3f}]"] for t in s.tasks]
+        return [(f"eval run {run.id}", ["what", "result"], rows)]
+    return []
+
+
+def _optimize_sections(s: OptimizeSummary) -> list[tuple[str, list[str], list[list]]]:
+    base = s.baseline.usd_per_m_output
+    out = [("Cost waterfall", ["step", "change", "$/M output", "factor", "cumulative", "$/M input", "$/M blended", "bench run"],
+            [[w.lever, w.change, _g(w.usd_per_m_output), f"{w.factor:.2f}x" if w.factor else "-",
+              f"{base / w.usd_per_m_output:.1f}x" if w.usd_per_m_output else "-", _g(w.usd_per_m_input),
+              _g(w.usd_per_m_blended), w.bench_run] for w in s.waterfall]),
+           ("Candidate files (gate: fidelity first, tasks only if it passed)",
+            ["file", "size MB", "KLD", "top-1", "tasks", "gate", "eval runs"],
+            [[c.label, f"{(c.size_bytes or 0) / 1e6:.1f}", _g(c.kld), f"{c.top1:.1%}",
+              "; ".join(f"{k} {v.acc:.3f} vs {v.reference_acc:.3f}" for k, v in c.tasks.items()) or "-",
+              "pass" if c.passed else "fail: " + "; ".join(x for x in c.checks if "FAIL" in x), ", ".join(c.eval_runs)]
+             for c in s.candidates]),
+           ("Serving levers tried at the chosen concurrency", ["lever", "variant", "cost factor", "taken", "why", "bench run"],
+            [[lv.lever, lv.variant, f"{lv.factor:.2f}x" if lv.factor else "-", "yes" if lv.taken else "no",
+              lv.why, lv.bench_run or "-"] for lv in s.levers]),
+           ("Every measured configuration", ["stage", "configuration", "$/M out", "$/M in", "out tok/s", "TTFT p90 ms",
+                                             "TPOT p50 ms", "SLO", "KLD", "bench run"],
+            [[p.what, config_text(p), _g(p.usd_per_m_output), _g(p.usd_per_m_input), _g(p.output_tokens_per_s),
+              _g((p.ttft_p90_s or 0) * 1e3), _g((p.tpot_p50_s or 0) * 1e3), "ok" if p.slo_ok else "missed",
+              _g(p.kld), p.bench_run] for p in s.points])]
+    sp = s.speculative
+    if sp:
+        out.append(("Speculative decoding (prompt lookup) vs plain, 1 stream, greedy",
+                    ["plain tok/s", "speculative tok/s", "speed-up", "draft acceptance", "identical text", "runs"],
+                    [[_g(sp.plain_tok_s), _g(sp.speculative_tok_s), f"{sp.speedup:.2f}x" if sp.speedup else "-",
+                      f"{(sp.acceptance or 0):.0%}", f"{sp.identical}/{sp.requests}", f"{sp.plain_run}, {sp.speculative_run}"]]))
+    out.append(("Measurements behind this run", ["what", "kind", "run", "reused from the ledger"],
+                [[r.label, r.kind, r.id, "yes" if r.reused else "no"] for r in s.runs]))
     return out
 
 
-def _environment(run: dict) -> list[list]:
-    fp = run.get("fingerprint") or {}
+def _environment(run: Run) -> list[list]:
+    fp = run.fingerprint
     m, mod = fp.get("machine") or {}, fp.get("model") or {}
-    return [["run", run["id"]], ["kind", run["kind"]], ["status", run["status"]], ["tokenfall", fp.get("tokenfall", "-")],
+    return [["run", run.id], ["kind", run.kind], ["status", run.status], ["tokenfall", fp.get("tokenfall", "-")],
             ["CPU", f"{m.get('cpu', '-')} ({m.get('cores', '-')} cores; {', '.join(m.get('isa') or [])})"],
             ["memory", f"{(m.get('memory_bytes') or 0) / 2**30:.1f} GiB"], ["GPUs", ", ".join(m.get("gpus") or []) or "none"],
             ["OS / Python", f"{m.get('os', '-')} / {m.get('python', '-')}"],
@@ -245,38 +249,39 @@ def staged(out: Path):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def render(runs: list[dict], out_dir: str | Path) -> dict:
+def render(runs: list[Run], out_dir: str | Path) -> dict:
     """Write report.html, report.md and one PNG per chart into ``out_dir`` (atomically: a temporary
     directory renamed into place file by file). Returns the paths."""
     out = Path(out_dir)
     with staged(out) as tmp:
         body, md, pngs, specs = [], ["# tokenfall report", ""], [], []
         for run in runs:
-            s = run["summary"] or {}
-            body.append(f"<h2>{html.escape(run['kind'])} run {html.escape(run['id'])}</h2>")
-            md += [f"## {run['kind']} run {run['id']}", ""]
-            if run["kind"] == "optimize" and s.get("baseline"):
+            s = run.summary
+            body.append(f"<h2>{html.escape(run.kind)} run {html.escape(run.id)}</h2>")
+            md += [f"## {run.kind} run {run.id}", ""]
+            if run.kind == "optimize" and s is not None and s.baseline:
                 h = headline(s)
                 body.append(f"<p class='headline'>{html.escape(h)}</p>")
                 md += [f"**{h}**", ""]
-                if s.get("chosen"):
-                    line = f"Chosen: {_config_text(s['chosen'])} (bench run {s['chosen']['bench_run']})"
+                if s.chosen:
+                    line = f"Chosen: {config_text(s.chosen)} (bench run {s.chosen.bench_run})"
                     body.append(f"<p>{html.escape(line)}</p>")
                     md += [line, ""]
-                for c in charts(s, (run["config"].get("gate") or {}).get("max_kld")):
-                    cid = f"{run['id']}-{c['id']}"
+                for c in charts(s, (run.config.get("gate") or {}).get("max_kld")):
+                    cid = f"{run.id}-{c['id']}"
                     specs.append((cid, _plotly_figure(c)))
                     body.append(f"<div class='chart' id='{html.escape(cid)}'></div>")
-                    png = f"{run['id']}-{c['id']}.png"
+                    png = f"{run.id}-{c['id']}.png"
                     _png(c, tmp / png)
                     pngs.append(png)
                     md += [f"![{c['title']}]({png})", ""]
             for title, head, rows in sections(run):
                 body.append(f"<h3>{html.escape(title)}</h3>" + _table(head, rows))
                 md += [f"### {title}", "", _md_table(head, rows), ""]
-            if run["kind"] == "optimize":
-                body.append("<h3>Assumptions</h3><ul>" + "".join(f"<li>{html.escape(a)}</li>" for a in s.get("assumptions", [])) + "</ul>")
-                md += ["### Assumptions", ""] + [f"- {a}" for a in s.get("assumptions", [])] + [""]
+            if run.kind == "optimize":
+                said = s.assumptions if s is not None else []
+                body.append("<h3>Assumptions</h3><ul>" + "".join(f"<li>{html.escape(a)}</li>" for a in said) + "</ul>")
+                md += ["### Assumptions", ""] + [f"- {a}" for a in said] + [""]
             env = _environment(run)
             body.append("<h3>Environment</h3>" + _table(["", ""], env))
             md += ["### Environment", "", _md_table(["", ""], env), ""]

@@ -102,3 +102,31 @@ def render_curve(c: dict, out_dir: str | Path) -> dict:
             w.writerows([p["date"], p["model"], p["provider"], p["mmlu"], p["usd_per_m"], p["source"]] for p in c["frontier"])
         (tmp / "curve.json").write_text(json.dumps({k: v for k, v in c.items() if k != "market"}, indent=1, default=str))
     return dict(zip(("html", "png", "csv", "json"), (str(out / n) for n in names)))
+
+
+def summary_rows(res: dict, why: str) -> list[list[str]]:
+    """The curve's numbers as (what, value) lines for the console and the page."""
+    f, deployment = res["fit"], res["deployment"]
+    fc = f["forecast"]
+    rows = [
+        ["threshold", f"{res['threshold_label']}: {why}"], ["price", res["price_kind"]], ["frontier points", f"{f['points']} ({f['start']} .. {f['end']})"],
+        ["decline factor per year", f"{f['factor_per_year']:.2f}x"],
+        [f"{f['level']:.0%} bootstrap CI ({f['bootstrap_samples']} resamples of frontier points)", f"{f['bootstrap_ci'][0]:.2f}x - {f['bootstrap_ci'][1]:.2f}x"],
+        [f"{f['level']:.0%} OLS t-interval (Epoch AI's)", f"{f['ols_ci'][0]:.2f}x - {f['ols_ci'][1]:.2f}x"],
+        ["R² of log10 price on date", f"{f['r2']:.3f}"],
+        ["time for a 10x fall", "-" if f["years_per_10x"] is None else f"{f['years_per_10x'] * 12:.1f} months"
+         + ("" if None in f["years_per_10x_ci"] else f" (CI {f['years_per_10x_ci'][0] * 12:.1f}-{f['years_per_10x_ci'][1] * 12:.1f})")],
+        [f"forecast for {fc['date']}", f"${fc['usd_per_m']:.3g}/M (prediction interval ${fc['prediction_interval'][0]:.3g}-"
+                                       f"${fc['prediction_interval'][1]:.3g}; trend CI ${fc['trend_ci'][0]:.3g}-${fc['trend_ci'][1]:.3g})"],
+    ]
+    if deployment:
+        d, mb, level = deployment, deployment["market_best"], res["threshold"]
+        rows.append(["your deployment", f"${d['usd_per_m']:.4g}/M on {d['date']} ({d['what']}), {d['model']} at MMLU {d['mmlu']:g}"])
+        if d["mmlu"] < level:
+            rows.append(["note", f"your model's MMLU {d['mmlu']:g} is below the threshold {level:g}: "
+                                 "it is placed on the chart but is not at that capability"])
+        rows.append([f"cheapest market price at MMLU >= {d['mmlu']:g} then",
+                     f"${mb['usd_per_m']:.4g}/M ({mb['model']}, {mb['provider']}, {mb['date']}): "
+                     + (f"yours is {d['vs_market']:.2f}x cheaper" if d["vs_market"] >= 1
+                        else f"the market is {1 / d['vs_market']:.2f}x cheaper") if mb else "none"])
+    return rows
