@@ -83,7 +83,7 @@ def test_round_trip_through_torch_keeps_the_logits(db, tmp_path, reference_f32):
 def test_width_prune_writes_consistent_metadata_priced_and_graded_beside_its_parent(db, tmp_path, smollm, reference_f32):
     import gguf
 
-    r = cli("--db", db, "prune", "--ffn", "0.25", "--kv-groups", "1", "-r", reference_f32.path, "--tokens", "512",
+    r = cli("--db", db, "prune", "--ffn", "0.25", "--kv-groups", "1", "-r", reference_f32.path, "--tokens", "1024",
             "--out-dir", str(tmp_path), "--json")
     assert r.returncode == 0, r.stderr
     path = tmp_path / "SmolLM2-135M-Instruct.Q4_1.ffn25.kv-1.gguf"

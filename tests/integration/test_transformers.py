@@ -38,3 +38,20 @@ def test_hf_model_directory_reference(tmp_path, db, smollm):
                                 loads=[Load(concurrency=1, requests=1, warmup_requests=0)],
                                 prompts=Prompts(input_tokens=8, output_tokens=4)), db=db)
     assert run.levels[0].tokens_out == 4
+
+
+def test_a_gguf_loads_into_torch_once_then_from_its_cached_copy(smollm):
+    """The dequantized HF copy kept in the cache: written whole, nothing quantized left in it, the same tokens as
+    llama.cpp's tokenizer, tied embeddings. (test_round_trip_through_torch_keeps_the_logits checks its weights:
+    written back to GGUF they score KLD < 1e-3 against the float file in llama.cpp.)"""
+    from tokenfall.models import tokenizers
+    from tokenfall.models.hf import _cache_dir, load_hf
+
+    model, tok = load_hf(smollm)  # from the GGUF, or from the copy an earlier test kept
+    cached = _cache_dir(smollm, "float32")
+    assert (cached / "model.safetensors").is_file() and "quantization_config" not in (cached / "config.json").read_text()
+    again, tok2 = load_hf(smollm)
+    text = "The capital of France is"
+    assert tok2(text).input_ids == tok(text).input_ids == tokenizers.load(smollm).encode(text, special=False)
+    assert getattr(again, "hf_quantizer", None) is None and again.config._name_or_path == str(cached)
+    assert again.lm_head.weight.data_ptr() == again.model.embed_tokens.weight.data_ptr()  # still tied

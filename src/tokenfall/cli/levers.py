@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from tokenfall.cli.params import COUNT, NONNEG, OPEN_FRACTION, POS, Number, steps, task_specs
+from tokenfall.cli.params import COUNT, NONNEG, OPEN_FRACTION, POS, Number, progress_steps, task_specs
 from tokenfall.cli.root import cli, echo_json, out
 from tokenfall.report import console
 
@@ -54,7 +54,7 @@ def quantize(ctx, model, qtypes, out_dir, no_measure, task_values, limit, tokens
     if not types_:
         raise click.BadParameter("give at least one type, e.g. q8_0,q4_k_m", param_hint="--types")
     specs = task_specs(task_values, limit, 0, 1, 200, 0, 256)
-    with steps() as p:
+    with progress_steps() as p:
         res = api.quantize_sweep(model, types_, out_dir, ctx.obj["db"], measure=not no_measure, tasks=specs, tokens=tokens,
                                  progress=p, imatrix=imatrix, calibration=calibration)
     _print_lever_table(res, as_json, f"quantized from {res['reference']['path']}")
@@ -84,7 +84,7 @@ def _pull(ctx, lever, model, options, out_dir, no_measure, reference, task_value
     from tokenfall import api
 
     specs = task_specs(task_values, limit, 0, 1, 200, 0, 256)
-    with steps() as p:
+    with progress_steps() as p:
         res = api.pull(lever, model, options, out_dir, ctx.obj["db"], measure=not no_measure, reference=reference, tasks=specs,
                        tokens=tokens, progress=p)
     _print_lever_table(res, as_json, f"{lever} -> {res['artifact']['path']}" + (f", graded against {res['reference']['path']}"
@@ -178,7 +178,7 @@ def distill(ctx, student, teacher, corpus, heldout, steps, minutes, seq_len, bat
     options = {"corpus": list(corpus) or None, "steps": steps, "minutes": minutes, "seq_len": seq_len, "batch": batch, "lr": lr,
                "temperature": temperature, "ce_weight": ce_weight, "train_embeddings": train_embeddings, "seed": seed, "out_type": out_type}
     specs = task_specs(task_values, limit, 0, 1, 200, 0, 256)
-    with steps() as progress:
+    with progress_steps() as progress:
         train = progress.p.add_task("distilling", total=steps)
 
         def on_step(step, total, loss):

@@ -18,7 +18,7 @@ from tokenfall.cli.params import (
     parse_slo,
     task_specs,
     live,
-    steps,
+    progress_steps,
 )
 from tokenfall.cli.root import cli, echo_json, out
 from tokenfall.errors import VerdictNotMet
@@ -129,7 +129,7 @@ def eval_(ctx, model, reference, engine, opts, texts, tokens, ctx_len, score_fro
                         tasks=task_specs(task_values, limit, shots, difficulty, n_synth, seed, max_tokens),
                         gate=Gate(max_kld=max_kld, min_top1=min_top1, max_ppl_ratio=max_ppl_ratio, max_acc_drop=max_acc_drop, alpha=alpha),
                         lm_eval=list(lm_eval), lm_eval_include=lm_eval_include, limit=limit)
-    run = _measured(api.evaluate, config, ctx, as_json, steps, console.print_eval)
+    run = _measured(api.evaluate, config, ctx, as_json, progress_steps, console.print_eval)
     gate = run.summary.gate
     if gate and not gate.passed:
         raise VerdictNotMet(f"quality gate failed: {'; '.join(c for c in gate.checks if 'FAIL' in c.upper()) or 'see above'}")

@@ -181,7 +181,7 @@ class _Steps(_Live):
 
 
 @contextlib.contextmanager
-def steps():
+def progress_steps():
     """A transient progress display for multi-step commands (each bench or eval level a step)."""
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
                   console=err, transient=True, disable=not err.is_terminal) as p:

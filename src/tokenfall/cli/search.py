@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from tokenfall.cli.params import COUNT, COUNT0, FRACTION, NONNEG, PERCENT, POS, Number, default_tasks, positives, parse_slo, steps, task_specs
+from tokenfall.cli.params import COUNT, COUNT0, FRACTION, NONNEG, PERCENT, POS, Number, default_tasks, positives, parse_slo, progress_steps, task_specs
 from tokenfall.cli.root import cli, echo_json, err, out
 from tokenfall.errors import VerdictNotMet
 from tokenfall.report import console
@@ -64,7 +64,7 @@ def optimize(ctx, model, types, no_ledger_artifacts, concurrency, probe_c, kv_ty
         price=PriceSpec(hardware=hardware, usd_per_hour=usd_per_hour, watts=watts))
     if not as_json:
         err.print(f"gate tasks: {task_note}", highlight=False, soft_wrap=True)
-    with steps() as progress:
+    with progress_steps() as progress:
         log = (lambda m: None) if as_json else (lambda m: progress.p.console.print(m, highlight=False, markup=False))
         run = api.optimize(config, db=ctx.obj["db"], progress=progress, log=log, fresh=fresh)
     paths = api.report([run.id], report_dir, db=ctx.obj["db"])
