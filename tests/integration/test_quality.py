@@ -47,19 +47,20 @@ def test_fidelity_self_is_exact_and_q4_1_diverges(smollm, reference_f32, hellasw
 
 
 def test_hellaswag_pairs_accuracy_is_above_chance(smollm, hellaswag_file, db):
-    """300 of the 600 pairs: enough for a 95% interval of about +-5.5 points around an accuracy near 0.6."""
-    run = api.evaluate(EvalConfig(model=smollm.path, tasks=[TaskSpec(kind="dataset", source="hellaswag", limit=300)]), db)
+    """200 of the 600 pairs: a 95% interval of about +-6.5 points around an accuracy near 0.63."""
+    run = api.evaluate(EvalConfig(model=smollm.path, tasks=[TaskSpec(kind="dataset", source="hellaswag", limit=200)]), db)
     (t,) = run.summary.tasks
-    assert t.n == 300 and len(t.items) == 300 and t.metric == "acc_norm"
-    assert t.acc == t.items.count("1") / 300
+    assert t.n == 200 and len(t.items) == 200 and t.metric == "acc_norm"
+    assert t.acc == t.items.count("1") / 200
     assert t.ci[0] > 0.5, f"HellaSwag pairs acc_norm {t.acc:.3f} CI {t.ci} is not above chance"
     assert t.ci[0] < t.acc < t.ci[1]
 
 
 def test_paired_test_flags_damage_not_q8_0(reference_f32, hellaswag_file, tmp_path, db):
-    damaged = drop_layers(reference_f32.path, tmp_path / "drop8.gguf", list(range(18, 26)))
+    damaged = drop_layers(reference_f32.path, tmp_path / "drop20.gguf", list(range(6, 26)))
     q8 = quantize(reference_f32.path, tmp_path / "q8_0.gguf", "q8_0")
-    task = TaskSpec(kind="choice", source=str(hellaswag_file))  # all 600: the drop is item-dependent (p 0.06 on the first 200)
+    # 20 of 30 blocks dropped: -13 points, McNemar p 0.003 on these 200 items (8 blocks dropped: -8, p 0.06)
+    task = TaskSpec(kind="choice", source=str(hellaswag_file), limit=200)
     gate = Gate(max_acc_drop=1.0)
 
     first = Steps()
