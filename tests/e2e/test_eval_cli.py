@@ -53,5 +53,5 @@ def test_eval_bad_input(db, args, expected):
 
 
 def test_mismatched_tokenizer_is_refused_in_one_line(db, smollm, other_tokenizer):
-    r = cli("--db", db, "eval", "-m", other_tokenizer, "-r", smollm.path)
+    r = cli_here("--db", db, "eval", "-m", other_tokenizer, "-r", smollm.path)
     assert r.returncode == 2 and "different tokenizers" in r.stderr and len(r.stderr.strip().splitlines()) == 1

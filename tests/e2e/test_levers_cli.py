@@ -5,7 +5,7 @@ import json
 import os
 from pathlib import Path
 
-from conftest import cli
+from conftest import cli, cli_here
 
 from tokenfall.models import lineage_of, resolve
 
@@ -30,11 +30,11 @@ def test_convert_and_quantize_write_artifacts_with_lineage(db, tmp_path, smollm)
     again = cli("--db", db, "quantize", str(f32), "--types", "q8_0", "--no-measure", "--out-dir", str(out))
     assert again.returncode == 0 and os.path.getmtime(rows[0]["path"]) == mtime  # same lever, options, parent: reused
 
-    listed = json.loads(cli("--db", db, "models", "--json").stdout)
+    listed = json.loads(cli_here("--db", db, "models", "--json").stdout)
     assert {a["lever"] for a in listed} == {"convert", "quantize"} and len(listed) == 3
     assert {a["parent_sha256"] for a in listed if a["lever"] == "quantize"} == {ref.sha256}
 
-    bad = cli("--db", db, "quantize", "--types", "q9_k", "--no-measure", "--out-dir", str(out))
+    bad = cli_here("--db", db, "quantize", "--types", "q9_k", "--no-measure", "--out-dir", str(out))
     assert bad.returncode == 2 and "Did you mean" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
 
 
@@ -65,7 +65,7 @@ def test_depth_prune_drops_the_least_influential_blocks(db, tmp_path, smollm):
     assert pruned.n_params < smollm.n_params and pruned.quant_type == smollm.quant_type
     b = cli("--db", db, "bench", "-m", str(path), "-c", "1", "-n", "2", "--output-tokens", "4", "--warmup", "0")
     assert b.returncode == 0, b.stderr  # llama.cpp serves the rewritten file
-    bad = cli("--db", db, "prune", "--layers", "30", "--out-dir", str(tmp_path))
+    bad = cli_here("--db", db, "prune", "--layers", "30", "--out-dir", str(tmp_path))
     assert bad.returncode == 2 and "remove at most 29" in bad.stderr
 
 
@@ -121,7 +121,10 @@ def test_sparsify_zeroes_the_asked_share_in_the_asked_pattern(db, tmp_path):
     expected = sum(int(t.shape[1]) * int(int(t.shape[0]) * 0.3) for t in linear)  # floor(0.3 x columns) in every row
     zeros, total = map(int, lineage_of(sparse)["weights_zeroed"].split("/"))
     assert total == sum(int(t.n_elements) for t in linear) and expected <= zeros < expected + total // 10_000
-    e = cli("--db", db, "eval", "-m", str(path), "--tokens", "512", "--ctx", "256", "-r", str(tmp_path / "SmolLM2-135M-Instruct.F16.magnitude-sp30.gguf"))
+    text = tmp_path / "text.txt"  # given, so the reference does not first sample 512 tokens of built-in text
+    text.write_text(" ".join(f"Line {i}: the quick brown fox jumps over the lazy dog near the river bank." for i in range(40)))
+    e = cli("--db", db, "eval", "-m", str(path), "--tokens", "512", "--ctx", "256", "--text", str(text),
+            "-r", str(tmp_path / "SmolLM2-135M-Instruct.F16.magnitude-sp30.gguf"))
     assert e.returncode == 0, e.stderr  # llama.cpp reads both
 
 
@@ -151,8 +154,8 @@ def test_bad_inputs_leave_no_artifact(db, tmp_path, smollm, other_tokenizer):
         (["distill", smollm.path, "--teacher", smollm.path, "--corpus", str(tmp_path / "missing.txt"), "--no-measure"], "does not exist"),
         (["distill", smollm.path, "--teacher", smollm.path, "--corpus", str(not_gguf)], "--heldout"),
     ]
-    for args, words in cases:
-        r = cli("--db", db, *args, "--out-dir", str(out))
+    for args, words in cases:  # each refused before a model loads: in this process
+        r = cli_here("--db", db, *args, "--out-dir", str(out))
         assert r.returncode == 2 and words in r.stderr and len(r.stderr.strip().splitlines()) == 1, (args, r.stderr)
         assert "Traceback" not in r.stderr
     assert not out.exists() or not any(out.iterdir())  # nothing half-written
@@ -162,10 +165,9 @@ def test_distill_prices_and_grades_teacher_student_and_distilled(db, tmp_path, s
     """Specialist mode on defaults: the standard library's docstrings (train split) to train, the held-out
     split and the built-in text to grade, all three models priced in the same run. The bundled file is the
     teacher (the float copy would do the same, four times slower to serve)."""
-    student = tmp_path / "student.gguf"
-    r = cli("--db", db, "prune", "--layers", "20", "--no-measure", "--out-dir", str(tmp_path))
-    assert r.returncode == 0, r.stderr
-    (tmp_path / "SmolLM2-135M-Instruct.Q4_1.drop20.gguf").rename(student)
+    from tokenfall.models.gguf_write import drop_layers
+
+    student = drop_layers(smollm.path, tmp_path / "student.gguf", list(range(5, 25)))  # 10 of 30 blocks, as prune would
     r = cli("--db", db, "distill", str(student), "--teacher", smollm.path, "--steps", "2", "--seq-len", "64", "--batch", "1",
             "--tokens", "512", "--out-dir", str(tmp_path), "--json")
     assert r.returncode == 0, r.stderr
@@ -182,9 +184,9 @@ def test_distill_prices_and_grades_teacher_student_and_distilled(db, tmp_path, s
 def test_quantize_with_an_importance_matrix(db, tmp_path, reference_f32):
     from tokenfall.levers import imatrix
 
-    bad = cli("--db", db, "quantize", reference_f32.path, "--types", "iq2_xxs", "--no-measure", "--out-dir", str(tmp_path))
+    bad = cli_here("--db", db, "quantize", reference_f32.path, "--types", "iq2_xxs", "--no-measure", "--out-dir", str(tmp_path))
     assert bad.returncode == 2 and "needs an importance matrix" in bad.stderr
-    bad = cli("--db", db, "quantize", reference_f32.path, "--imatrix", str(tmp_path / "none.gguf"), "--no-measure", "--out-dir", str(tmp_path))
+    bad = cli_here("--db", db, "quantize", reference_f32.path, "--imatrix", str(tmp_path / "none.gguf"), "--no-measure", "--out-dir", str(tmp_path))
     assert bad.returncode == 2 and "does not exist" in bad.stderr
     r = cli("--db", db, "quantize", reference_f32.path, "--types", "q4_k_m,iq2_xxs", "--imatrix", "calibrate", "--no-measure",
             "--out-dir", str(tmp_path), "--json")
