@@ -1,5 +1,6 @@
 """Levers as a user pulls them: new GGUF files with lineage in metadata and ledger, reused when identical,
-and the quantization table measured (bench + eval) per type."""
+and the quantization table measured (bench + eval) per type. The measured commands run as a user runs them, in
+their own process; the ones that only write files run the same CLI in this process (no 3 s of imports each)."""
 
 import json
 import os
@@ -12,12 +13,12 @@ from tokenfall.models import lineage_of, resolve
 
 def test_convert_and_quantize_write_artifacts_with_lineage(db, tmp_path, smollm):
     out = tmp_path / "arts"
-    r = cli("--db", db, "convert", "--out-dir", str(out))
+    r = cli_here("--db", db, "convert", "--out-dir", str(out))
     assert r.returncode == 0, r.stderr
     f32 = out / "SmolLM2-135M-Instruct.F32.gguf"
     assert lineage_of(f32)["parent_sha256"] == smollm.sha256 and lineage_of(f32)["lever"] == "convert"
 
-    r = cli("--db", db, "quantize", str(f32), "--types", "q8_0,q4_0", "--no-measure", "--out-dir", str(out), "--json")
+    r = cli_here("--db", db, "quantize", str(f32), "--types", "q8_0,q4_0", "--no-measure", "--out-dir", str(out), "--json")
     assert r.returncode == 0, r.stderr
     rows = json.loads(r.stdout)["rows"]
     ref = resolve(str(f32))
@@ -27,7 +28,7 @@ def test_convert_and_quantize_write_artifacts_with_lineage(db, tmp_path, smollm)
         assert lin["parent_sha256"] == ref.sha256 and lin["lever"] == "quantize" and json.loads(lin["options"])["type"] == row["type"]
         assert resolve(row["path"]).quant_type == row["type"].upper()
     mtime = os.path.getmtime(rows[0]["path"])
-    again = cli("--db", db, "quantize", str(f32), "--types", "q8_0", "--no-measure", "--out-dir", str(out))
+    again = cli_here("--db", db, "quantize", str(f32), "--types", "q8_0", "--no-measure", "--out-dir", str(out))
     assert again.returncode == 0 and os.path.getmtime(rows[0]["path"]) == mtime  # same lever, options, parent: reused
 
     listed = json.loads(cli_here("--db", db, "models", "--json").stdout)
@@ -52,7 +53,7 @@ def test_quantize_sweep_measures_speed_cost_and_fidelity(db, tmp_path, reference
 def test_depth_prune_drops_the_least_influential_blocks(db, tmp_path, smollm):
     import gguf
 
-    r = cli("--db", db, "prune", "--layers", "8", "--no-measure", "--out-dir", str(tmp_path))
+    r = cli_here("--db", db, "prune", "--layers", "8", "--no-measure", "--out-dir", str(tmp_path))
     assert r.returncode == 0, r.stderr
     path = tmp_path / "SmolLM2-135M-Instruct.Q4_1.drop8.gguf"
     lin = lineage_of(path)
@@ -63,7 +64,7 @@ def test_depth_prune_drops_the_least_influential_blocks(db, tmp_path, smollm):
     assert gguf.GGUFReader(path).fields["llama.block_count"].contents() == 22
     pruned = resolve(str(path))
     assert pruned.n_params < smollm.n_params and pruned.quant_type == smollm.quant_type
-    b = cli("--db", db, "bench", "-m", str(path), "-c", "1", "-n", "2", "--output-tokens", "4", "--warmup", "0")
+    b = cli_here("--db", db, "bench", "-m", str(path), "-c", "1", "-n", "2", "--output-tokens", "4", "--warmup", "0")
     assert b.returncode == 0, b.stderr  # llama.cpp serves the rewritten file
     bad = cli_here("--db", db, "prune", "--layers", "30", "--out-dir", str(tmp_path))
     assert bad.returncode == 2 and "remove at most 29" in bad.stderr
@@ -71,10 +72,10 @@ def test_depth_prune_drops_the_least_influential_blocks(db, tmp_path, smollm):
 
 def test_round_trip_through_torch_keeps_the_logits(db, tmp_path, reference_f32):
     """GGUF -> transformers -> GGUF, the route every training-side lever takes, gives back the same model."""
-    r = cli("--db", db, "convert", "--via", "torch", "--out-dir", str(tmp_path))
+    r = cli_here("--db", db, "convert", "--via", "torch", "--out-dir", str(tmp_path))
     assert r.returncode == 0, r.stderr
     back = tmp_path / "SmolLM2-135M-Instruct.F32.torch.gguf"
-    e = cli("--db", db, "eval", "-m", str(back), "-r", reference_f32.path, "--tokens", "1024", "--json")
+    e = cli_here("--db", db, "eval", "-m", str(back), "-r", reference_f32.path, "--tokens", "1024", "--json")
     assert e.returncode == 0, e.stderr
     fid = json.loads(e.stdout)["summary"]["fidelity"]
     assert fid["kld_mean"] < 1e-3 and fid["top1_agreement"] > 0.99
@@ -107,14 +108,14 @@ def test_sparsify_zeroes_the_asked_share_in_the_asked_pattern(db, tmp_path):
     import gguf
     import numpy as np
 
-    r = cli("--db", db, "sparsify", "--method", "wanda", "--pattern", "2:4", "--no-measure", "--out-dir", str(tmp_path))
+    r = cli_here("--db", db, "sparsify", "--method", "wanda", "--pattern", "2:4", "--no-measure", "--out-dir", str(tmp_path))
     assert r.returncode == 0, r.stderr
     assert "no speed-up" in r.stdout
     path = tmp_path / "SmolLM2-135M-Instruct.F16.wanda-2of4.gguf"
     assert float(lineage_of(path)["sparsity_achieved"]) >= 0.5
     w = next(np.asarray(t.data) for t in gguf.GGUFReader(path).tensors if t.name == "blk.3.ffn_up.weight")
     assert ((w.reshape(w.shape[0], -1, 4) == 0).sum(-1) >= 2).all()  # two of every four consecutive weights are zero
-    r = cli("--db", db, "sparsify", "--method", "magnitude", "--sparsity", "0.3", "--no-measure", "--out-dir", str(tmp_path))
+    r = cli_here("--db", db, "sparsify", "--method", "magnitude", "--sparsity", "0.3", "--no-measure", "--out-dir", str(tmp_path))
     assert r.returncode == 0, r.stderr
     sparse = tmp_path / "SmolLM2-135M-Instruct.F16.magnitude-sp30.gguf"
     linear = [t for t in gguf.GGUFReader(sparse).tensors if t.name.startswith("blk.") and len(t.shape) == 2]
@@ -123,7 +124,7 @@ def test_sparsify_zeroes_the_asked_share_in_the_asked_pattern(db, tmp_path):
     assert total == sum(int(t.n_elements) for t in linear) and expected <= zeros < expected + total // 10_000
     text = tmp_path / "text.txt"  # given, so the reference does not first sample 512 tokens of built-in text
     text.write_text(" ".join(f"Line {i}: the quick brown fox jumps over the lazy dog near the river bank." for i in range(40)))
-    e = cli("--db", db, "eval", "-m", str(path), "--tokens", "512", "--ctx", "256", "--text", str(text),
+    e = cli_here("--db", db, "eval", "-m", str(path), "--tokens", "512", "--ctx", "256", "--text", str(text),
             "-r", str(tmp_path / "SmolLM2-135M-Instruct.F16.magnitude-sp30.gguf"))
     assert e.returncode == 0, e.stderr  # llama.cpp reads both
 
@@ -188,7 +189,7 @@ def test_quantize_with_an_importance_matrix(db, tmp_path, reference_f32):
     assert bad.returncode == 2 and "needs an importance matrix" in bad.stderr
     bad = cli_here("--db", db, "quantize", reference_f32.path, "--imatrix", str(tmp_path / "none.gguf"), "--no-measure", "--out-dir", str(tmp_path))
     assert bad.returncode == 2 and "does not exist" in bad.stderr
-    r = cli("--db", db, "quantize", reference_f32.path, "--types", "q4_k_m,iq2_xxs", "--imatrix", "calibrate", "--no-measure",
+    r = cli_here("--db", db, "quantize", reference_f32.path, "--types", "q4_k_m,iq2_xxs", "--imatrix", "calibrate", "--no-measure",
             "--out-dir", str(tmp_path), "--json")
     assert r.returncode == 0, r.stderr
     rows = json.loads(r.stdout)["rows"]
@@ -199,5 +200,5 @@ def test_quantize_with_an_importance_matrix(db, tmp_path, reference_f32):
     weights = imatrix.load(cached[0])  # llama.cpp's layout: mean squared activation per input column
     assert weights["blk.0.attn_q.weight"].shape == (576,) and weights["blk.0.ffn_down.weight"].shape == (1536,)
     assert (weights["blk.0.ffn_down.weight"] > 0).all() and len(weights) == 30 * 7
-    b = cli("--db", db, "bench", "-m", rows[1]["path"], "-c", "1", "-n", "2", "--output-tokens", "4", "--warmup", "0")
+    b = cli_here("--db", db, "bench", "-m", rows[1]["path"], "-c", "1", "-n", "2", "--output-tokens", "4", "--warmup", "0")
     assert b.returncode == 0, b.stderr  # llama.cpp serves the 2-bit IQ file made with it
