@@ -19,9 +19,9 @@ from platformdirs import user_data_dir
 from pydantic import TypeAdapter
 
 from tokenfall.errors import TokenfallError
-from tokenfall.types import EvalSummary, LevelSummary, ModelInfo, OptimizeSummary, RequestRecord, Run
+from tokenfall.types import ModelInfo, RequestRecord, Run, Summary
 
-Summary = list[LevelSummary] | EvalSummary | OptimizeSummary
+_SUMMARY_JSON = TypeAdapter(Summary | None)
 
 # Each entry brings a ledger from the version before it to its own (PRAGMA user_version). A file made before
 # versions existed reads 0 and already holds version 1's tables, which is why version 1 is written idempotently.
@@ -99,9 +99,8 @@ class Ledger:
         if version > VERSION:
             raise TokenfallError(f"ledger '{self.path}' has schema version {version}, newer than this tokenfall's {VERSION}; "
                                  "upgrade tokenfall or pass --db with another file")
-        if version < VERSION:
-            for v in range(version, VERSION):
-                self.db.executescript(f"BEGIN; {MIGRATIONS[v]} PRAGMA user_version = {v + 1}; COMMIT;")
+        for v in range(version, VERSION):
+            self.db.executescript(f"BEGIN; {MIGRATIONS[v]} PRAGMA user_version = {v + 1}; COMMIT;")
         with contextlib.suppress(sqlite3.OperationalError):  # a read-only file keeps its journal mode
             self.db.execute("PRAGMA journal_mode=WAL")
 
@@ -160,7 +159,7 @@ class Ledger:
 
     def finish(self, run_id: str, status: str, summary: Summary | None) -> None:
         """The run's outcome, stored as the JSON of its typed summary."""
-        data = TypeAdapter(Summary | None).dump_python(summary, mode="json")
+        data = _SUMMARY_JSON.dump_python(summary, mode="json")
         with self._write():
             self.db.execute("UPDATE runs SET status=?, finished=?, summary=? WHERE id=?",
                             (status, time.time(), json.dumps(data), run_id))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import click
 
 from tokenfall.cli.params import COUNT, NONNEG, PERCENT, POS, Number, run_ids_of, parse_number, parse_slo

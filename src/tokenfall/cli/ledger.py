@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import click
 
 from tokenfall.cli.params import COUNT, NONNEG, Number
@@ -69,11 +68,10 @@ def show(ctx, run_id, as_json):
 @click.pass_context
 def export(ctx, run_id, fmt, output):
     """Export a run with its raw per-request records."""
-    import os
-    import tempfile
     from pathlib import Path
 
     from tokenfall import api
+    from tokenfall.files import write_text_atomic
 
     text = api.export(run_id, fmt, ctx.obj["db"])
     if not output:
@@ -83,10 +81,7 @@ def export(ctx, run_id, fmt, output):
     if not target.parent.is_dir():
         raise TokenfallError(f"--output {output}: folder {target.parent} does not exist; create it first")
     try:
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, target)
+        write_text_atomic(target, text)
     except OSError as e:
         raise TokenfallError(f"--output {output}: cannot write there ({e.strerror}); choose a writable folder") from e
 

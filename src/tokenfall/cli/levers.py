@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import click
 
 from tokenfall.cli.params import COUNT, NONNEG, OPEN_FRACTION, POS, Number, progress_steps, task_specs

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import click
 
 from tokenfall.cli.params import COUNT, FRACTION, PERCENT, POS, Number, parse_number

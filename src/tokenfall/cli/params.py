@@ -53,7 +53,6 @@ class Number(click.ParamType):
 
 
 POS, NONNEG, FRACTION, OPEN_FRACTION = Number(0, lo_open=True), Number(0), Number(0, 1, lo_open=True), Number(0, 1, True, True)
-
 COUNT, COUNT0, PERCENT = Number(1, integer=True), Number(0, integer=True), Number(0, 100)
 
 

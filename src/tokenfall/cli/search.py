@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import click
 
 from tokenfall.cli.params import COUNT, COUNT0, FRACTION, NONNEG, PERCENT, POS, Number, default_tasks, positives, parse_slo, progress_steps, task_specs

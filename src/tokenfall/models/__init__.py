@@ -85,25 +85,26 @@ def sha256_file(path: Path) -> str:
 def gguf_info(path: Path, ref: str | None = None, name: str | None = None) -> ModelInfo:
     """Identity of a GGUF file (sha256, size, parameters, architecture, quant type)."""
     path = Path(path).resolve()
-    info = ModelInfo.model_validate_json(_cached(path, "model-info", lambda: _read_gguf(path).model_dump_json()))
+    info = _cached(path, "model-info", lambda: _read_gguf(path).model_dump_json(), ModelInfo.model_validate_json)
     return info.model_copy(update={"ref": ref or str(path), "name": name or info.name})
 
 
-def _cached(path: Path, kind: str, compute) -> str:
-    """``compute()``'s text for this GGUF file, cached on disk by (path, size, mtime): the gguf package parses a
-    vocabulary's metadata in seconds (3.6 s for the bundled model), and every command reads its models."""
+def _cached(path: Path, kind: str, compute, parse):
+    """``parse(compute())`` for this GGUF file, the text cached on disk by (path, size, mtime): the gguf package
+    parses a vocabulary's metadata in seconds (3.6 s for the bundled model), and every command reads its models.
+    A cache file that no longer parses (written by another version) is computed again."""
     st = path.stat()
     key = hashlib.sha256(f"{path}|{st.st_size}|{st.st_mtime_ns}|1".encode()).hexdigest()[:32]
     cached = Path(user_cache_dir("tokenfall", appauthor=False)) / kind / f"{key}.json"
     try:
-        return cached.read_text()
-    except OSError:
+        return parse(cached.read_text())
+    except (OSError, ValueError):
         text = compute()
         try:
             write_text_atomic(cached, text)
         except OSError:
             pass  # a read-only cache only costs time
-        return text
+        return parse(text)
 
 
 def _read_gguf(path: Path) -> ModelInfo:
@@ -190,7 +191,7 @@ def architecture(path: str | Path) -> dict:
                  "n_experts": cfg.get("num_local_experts") or cfg.get("num_experts"), "n_experts_used": cfg.get("num_experts_per_tok")}
     else:
         info = gguf_info(p)
-        shape = json.loads(_cached(p.resolve(), "model-shape", lambda: json.dumps(_gguf_shape(p, info.architecture))))
+        shape = _cached(p.resolve(), "model-shape", lambda: json.dumps(_gguf_shape(p, info.architecture)), json.loads)
     if not shape["n_layers"] or not shape["n_heads"]:
         raise TokenfallError(f"model '{p}': no layer/head counts in its metadata; give an architecture preset instead")
     return shape | {"name": info.name, "n_params": info.n_params, "weight_bytes": info.size_bytes, "quant_type": info.quant_type}

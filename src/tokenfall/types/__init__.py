@@ -12,12 +12,12 @@ from tokenfall.types.search import (
     TaskQuality,
 )
 from tokenfall.types.queries import CurveConfig, EstimateConfig, ScaleConfig
-from tokenfall.types.run import Run, SUMMARY
+from tokenfall.types.run import SUMMARY, Run, Summary
 
 __all__ = [
     "BenchConfig", "Candidate", "Chosen", "Chunk", "Cost", "CurveConfig", "Dist", "EngineInfo", "EstimateConfig",
     "EvalConfig", "EvalSummary", "Fidelity", "Gate", "GateVerdict", "LevelSummary", "LeverTrial", "Load",
     "MAX_CONCURRENCY", "MAX_REQUESTS", "MAX_TOKENS", "Model", "ModelInfo", "OptimizeConfig", "OptimizeSummary",
-    "Paired", "Point", "PriceSpec", "Pricing", "Prompts", "Quality", "Request", "RequestRecord", "Run", "SUMMARY",
+    "Paired", "Point", "PriceSpec", "Pricing", "Prompts", "Quality", "Request", "RequestRecord", "Run", "SUMMARY", "Summary",
     "ScaleConfig", "Settings", "Slo", "Speculative", "Step", "SubRun", "TaskQuality", "TaskResult", "TaskSpec",
 ]

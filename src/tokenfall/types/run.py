@@ -11,7 +11,9 @@ from tokenfall.types.quality import EvalSummary
 from tokenfall.types.search import OptimizeSummary
 from tokenfall.types.serving import LevelSummary
 
-SUMMARY = {"bench": list[LevelSummary], "eval": EvalSummary, "optimize": OptimizeSummary}
+Summary = list[LevelSummary] | EvalSummary | OptimizeSummary
+# built once: a TypeAdapter compiles its validator, and the ledger parses every row it reads through one
+SUMMARY = {kind: TypeAdapter(t) for kind, t in (("bench", list[LevelSummary]), ("eval", EvalSummary), ("optimize", OptimizeSummary))}
 
 
 class Run(Model):
@@ -26,13 +28,13 @@ class Run(Model):
     config: dict
     fingerprint: dict
     engine: dict | None = None
-    summary: list[LevelSummary] | EvalSummary | OptimizeSummary | None = None
+    summary: Summary | None = None
 
     @model_validator(mode="before")
     @classmethod
     def _summary_of_its_kind(cls, data):
         if isinstance(data, dict) and data.get("summary") is not None and data.get("kind") in SUMMARY:
-            data = data | {"summary": TypeAdapter(SUMMARY[data["kind"]]).validate_python(data["summary"])}
+            data = data | {"summary": SUMMARY[data["kind"]].validate_python(data["summary"])}
         return data
 
     @property
