@@ -4,4 +4,4 @@ Importing this package is cheap on purpose: engines that need torch or llama.cpp
 reached through :mod:`tokenfall.registry` and imported only when used.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

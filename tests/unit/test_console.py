@@ -33,7 +33,7 @@ def test_optimize_prints_waterfall_and_headline():
     run = Run(id="r-opt", kind="optimize", created=0.0, status="complete", config={}, fingerprint={}, summary=summary())
     text = _text(console.print_optimize, run)
     assert "cost waterfall, optimize run r-opt" in text and "40.00x" in text
-    assert "(40.0x cheaper)" in text
+    assert "40.0x cheaper (95% interval 36.0-44.0x, 3 interleaved rounds)" in text
 
 
 def test_fmt_keeps_three_figures_without_exponents():

@@ -10,7 +10,7 @@ from tokenfall.quality import gate, synthetic, tasks
 from tokenfall.quality.fidelity import windows
 from tokenfall.quality.scoring import log_softmax, split_continuation
 from tokenfall.quality.stats import paired, wilson
-from tokenfall.types import Fidelity, Gate, Paired, TaskResult, TaskSpec
+from tokenfall.types import Fidelity, Gate, TaskSpec
 
 
 def test_wilson_matches_the_formula():
@@ -36,20 +36,33 @@ def test_mcnemar_exact_on_discordant_items():
     assert gained.p_value == p.p_value and not gained.significant_drop  # an improvement is never a drop
 
 
-def _task(diff_pp, p_value, ref_only, cand_only):
-    pr = Paired(reference_acc=0.6, diff_pp=diff_pp, diff_ci_pp=(diff_pp - 1, diff_pp + 1), ref_only=ref_only, cand_only=cand_only,
-                p_value=p_value, significant_drop=p_value < 0.05 and ref_only > cand_only)
-    return TaskResult(name="t", kind="choice", metric="acc", n=100, acc=0.5, ci=(0.4, 0.6), paired=pr)
+def _task(n: int, ref_right: int, lost: int, gained: int, chance: float | None = 0.5):
+    """A task of n items: the reference gets the first ``ref_right`` right; the candidate loses ``lost`` of those and
+    gains ``gained`` of the rest."""
+    ref = np.arange(n) < ref_right
+    cand = ref.copy()
+    cand[:lost] = False
+    cand[ref_right:ref_right + gained] = True
+    return tasks.result("t", "choice", "acc", "d", cand, {}, ref, 0.05, chance=chance)
 
 
-def test_gate_counts_only_significant_drops_and_missing_evidence_fails():
+def test_gate_is_non_inferiority_on_tasks_the_reference_can_do():
     fid = Fidelity(reference="r", reference_sha256=None, tokens_evaluated=10, tokens_scored=5, kld_mean=0.01, kld_sem=0.001,
                    kld_median=0.01, kld_p99=0.1, kld_max=0.2, top1_agreement=0.95, ppl=10.0, ppl_reference=9.9, ppl_ratio=10 / 9.9)
-    g = Gate(max_kld=0.05, min_top1=0.9, max_acc_drop=1.0)
-    assert gate.check(g, fid, [_task(-3.0, 0.2, 8, 5)]).passed  # 3 pp lower but not significant
-    v = gate.check(g, fid, [_task(-3.0, 0.01, 12, 3)])
-    assert not v.passed and any("FAIL" in c and "drop" in c for c in v.checks)
-    assert gate.check(g, fid, [_task(-0.5, 0.001, 30, 20)]).passed  # significant but within the allowed points
+    g = Gate(max_kld=0.05, min_top1=0.9, max_acc_drop=2.0)
+    even = _task(600, 360, 6, 6)  # no drop, 12 of 600 items disagree: upper bound 1.645 * sqrt(13) / 602 = 0.99 pp
+    assert even.paired.drop_upper_pp == pytest.approx(100 * 1.6449 * math.sqrt(13) / 602, rel=1e-3)
+    assert even.paired.detectable_pp == pytest.approx(100 * (1.6449 + 0.8416) * math.sqrt(13) / 602, rel=1e-3)
+    assert gate.check(g, fid, [even]).passed
+    few = _task(100, 60, 3, 3)  # the same rates on 100 items cannot rule out a 2-point drop: not shown, so it fails
+    v = gate.check(g, fid, [few])
+    assert not v.passed and "upper bound 4.3 pp >= margin 2 pp" in v.checks[-1] and "FAIL" in v.checks[-1]
+    # the issue's case: -1.5 pp on 200 items, not significant (p 0.25), passed the old gate at a 1-point bound
+    old = _task(200, 131, 8, 5)
+    assert old.paired.p_value > 0.05 and not gate.check(Gate(max_acc_drop=1.0), None, [old]).passed
+    at_chance = _task(100, 52, 0, 0)  # the reference's 0.52 on a two-way task does not exclude chance
+    v = gate.check(g, fid, [at_chance])
+    assert v.passed and "uninformative" in v.checks[-2] and "rests on fidelity alone" in v.checks[-1]
     assert not gate.check(Gate(max_kld=0.001), fid, []).passed
     missing = gate.check(Gate(max_kld=0.05, max_acc_drop=1.0), None, [])
     assert not missing.passed and len(missing.checks) == 2

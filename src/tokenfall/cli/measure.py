@@ -87,7 +87,8 @@ def bench(ctx, model, engine, opts, tokenizer, concurrency, rate, arrival, max_c
 @click.option("-m", "--model", help="Candidate: smollm2-135m (default), a GGUF path, an HF dir, or URL#served-name.")
 @click.option("-r", "--reference", help="Reference model for fidelity and paired task comparison (e.g. an F16/F32 GGUF).")
 @click.option("-e", "--engine", default="llamacpp", show_default=True, help="llamacpp | transformers | openai (generation tasks only)")
-@click.option("-o", "--opt", "opts", multiple=True, help="Engine option KEY=VALUE (repeatable).")
+@click.option("-o", "--opt", "opts", multiple=True, help="Candidate's engine option KEY=VALUE (repeatable), e.g. kv_type=q8_0.")
+@click.option("--reference-opt", "ref_opts", multiple=True, help="Reference's engine option KEY=VALUE (default: none, its own defaults).")
 @click.option("--text", "texts", multiple=True, type=click.Path(), help="Fidelity text: .txt, or .jsonl with a \"text\" field (repeatable). "
               "Default: built-in openings continued by the reference.")
 @click.option("--tokens", type=COUNT, default=20480, show_default=True, help="Fidelity tokens to evaluate.")
@@ -112,7 +113,7 @@ def bench(ctx, model, engine, opts, tokenizer, concurrency, rate, arrival, max_c
 @click.option("--lm-eval-include", type=click.Path(), help="Directory of local lm-eval task YAMLs (no hub needed).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of tables.")
 @click.pass_context
-def eval_(ctx, model, reference, engine, opts, texts, tokens, ctx_len, score_from, no_fidelity, task_values, limit, shots,
+def eval_(ctx, model, reference, engine, opts, ref_opts, texts, tokens, ctx_len, score_from, no_fidelity, task_values, limit, shots,
           difficulty, n_synth, seed, max_tokens, max_kld, min_top1, max_ppl_ratio, max_acc_drop, alpha, lm_eval, lm_eval_include, as_json):
     """Quality on the engine that was priced: fidelity to a reference (KLD, top-1, perplexity) and task
     accuracy with intervals, paired against the reference; --max-* / --min-* bounds form the gate
@@ -124,8 +125,8 @@ def eval_(ctx, model, reference, engine, opts, texts, tokens, ctx_len, score_fro
         raise click.BadParameter(f"{limit}: give a positive number of items", param_hint="--limit")
     if min_top1 is not None and not 0 <= min_top1 <= 1:
         raise click.BadParameter(f"{min_top1}: a fraction between 0 and 1, e.g. 0.90", param_hint="--min-top1")
-    config = EvalConfig(model=model, reference=reference, engine=engine, engine_options=kv_pairs(opts, "--opt"), texts=list(texts),
-                        tokens=tokens, ctx=ctx_len, score_from=score_from, fidelity=not no_fidelity,
+    config = EvalConfig(model=model, reference=reference, engine=engine, engine_options=kv_pairs(opts, "--opt"),
+                        reference_options=kv_pairs(ref_opts, "--reference-opt"), texts=list(texts), tokens=tokens, ctx=ctx_len, score_from=score_from, fidelity=not no_fidelity,
                         tasks=task_specs(task_values, limit, shots, difficulty, n_synth, seed, max_tokens),
                         gate=Gate(max_kld=max_kld, min_top1=min_top1, max_ppl_ratio=max_ppl_ratio, max_acc_drop=max_acc_drop, alpha=alpha),
                         lm_eval=list(lm_eval), lm_eval_include=lm_eval_include, limit=limit)

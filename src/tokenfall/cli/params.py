@@ -134,16 +134,18 @@ def task_specs(values: tuple[str, ...], limit, shots, difficulty, n_synth, seed,
     return specs
 
 
-def default_tasks(limit: int) -> tuple[list, str]:
-    """HellaSwag pairs (mirror, cache or one download), else the built-in synthetic choice tasks, saying why."""
+def default_tasks(limit: int | None) -> tuple[list, str]:
+    """HellaSwag pairs (mirror, cache or one download), else the built-in synthetic choice tasks, saying why.
+    Without a limit every item is used (synthetic: 400 per family), since the gate must be able to see a drop."""
     from tokenfall.quality import datasets
 
     try:
         found = datasets.locate("hellaswag")
     except TokenfallError as e:
-        return (task_specs(("synth:all",), None, 0, 1, limit, 0, 256),
+        return (task_specs(("synth:all",), None, 0, 1, limit or 400, 0, 256),
                 f"built-in synthetic choice tasks, NOT HellaSwag ({e})")
-    return task_specs(("hellaswag",), limit, 0, 1, 200, 0, 256), f"HellaSwag pairs ({found.origin}, first {limit})"
+    return (task_specs(("hellaswag",), limit, 0, 1, 200, 0, 256),
+            f"HellaSwag pairs ({found.origin}, {f'first {limit}' if limit else 'all'} items)")
 
 
 class _Live:

@@ -29,6 +29,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import AsyncIterator, ClassVar, Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tokenfall.engines import Engine
@@ -118,6 +119,9 @@ class LlamaCppEngine(Engine):
         self._stop = threading.Event()
         self._busy = [0.0, 0.0]  # llama_decode seconds spent on prompt tokens, on decoded tokens
         self._model = None
+        # request id -> [(token, float16 logits it was chosen from)] for the ids set up in it: how quality.served
+        # grades the served path (every emitted token's full distribution, at the serving settings)
+        self.capture: dict[int, list] = {}
 
     def busy(self) -> tuple[float, float]:
         """Seconds of llama_decode spent on prefill and on decode so far. A step holding both is split by
@@ -386,6 +390,9 @@ class LlamaCppEngine(Engine):
         seq.n_drafted += len(seq.drafts)
         for k in range(len(seq.drafts) + 1):
             tok = ll.llama_sampler_sample(seq.sampler, self._ctx, idx + k)
+            if (kept := self.capture.get(seq.req.id)) is not None:
+                row = np.ctypeslib.as_array(ll.llama_get_logits_ith(self._ctx, idx + k), shape=(self.tokenizer.n_vocab,))
+                kept.append((tok, row.astype(np.float16)))
             yield tok
             if k == len(seq.drafts) or tok != seq.drafts[k]:
                 return

@@ -1,13 +1,15 @@
 """The optimize search's measurements, taken for real and kept in the ledger. A bench or eval run identical in
-configuration, model file (sha256), machine and llama.cpp build to a completed one is reused instead of
-measured again: an interrupted search resumes where it stopped, and a repeated one costs only what changed."""
+configuration, model file (sha256), machine, llama.cpp build and tokenfall version to a completed one is reused
+instead of measured again: an interrupted search resumes where it stopped, and a repeated one costs only what
+changed. Runs of another tokenfall version are never reused (the code that measured them may differ)."""
 
 from __future__ import annotations
 
 import json
 import time
+from datetime import datetime
 
-from tokenfall import fingerprint, models
+from tokenfall import __version__, fingerprint, models
 from tokenfall.bench import job as bench_job
 from tokenfall.errors import Interrupted, TokenfallError
 from tokenfall.levers import job as levers_job
@@ -54,18 +56,21 @@ class LedgerLab:
             for r in ledger.runs(limit=None, kind=kind):
                 fp = r.fingerprint
                 if (r.status == "complete" and r.config == config and (fp.get("model") or {}).get("sha256") == sha
-                        and fp.get("machine") == self.machine and fp.get("llama_cpp") == backend):
+                        and fp.get("machine") == self.machine and fp.get("llama_cpp") == backend
+                        and fp.get("tokenfall") == __version__):
                     return r
         return None
 
     def _measure(self, kind: str, config, label: str, fn) -> Run:
         row = self._known(kind, json.loads(config.model_dump_json()), models.resolve(config.model).sha256)
         reused = row is not None
+        created = None
         if reused:
-            self.log(f"  reused {kind} run {row.id}")
+            created = datetime.fromtimestamp(row.created).astimezone().isoformat(timespec="seconds")
+            self.log(f"  reused {kind} run {row.id} (measured {created})")
         else:
             row = fn(config)
-        self.runs.append(SubRun(label=label, kind=kind, id=row.id, reused=reused))
+        self.runs.append(SubRun(label=label, kind=kind, id=row.id, reused=reused, created=created))
         return row
 
     def bench(self, config: BenchConfig, label: str) -> Run:

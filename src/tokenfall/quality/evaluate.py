@@ -20,7 +20,7 @@ from tokenfall.errors import TokenfallError
 from tokenfall.models import tokenizers
 from tokenfall.progress import Progress
 from tokenfall.quality import fidelity as fid
-from tokenfall.quality import gate, tasks, texts
+from tokenfall.quality import gate, served, tasks, texts
 from tokenfall.quality.generate import generate
 from tokenfall.quality.scoring import BACKENDS, open_scorer
 from tokenfall.types import EvalConfig, EvalSummary, ModelInfo, Request
@@ -57,6 +57,9 @@ def prepare(cfg: EvalConfig) -> tuple[ModelInfo, ModelInfo | None, list]:
         lmeval.check(cfg.lm_eval, cfg.lm_eval_include)
     if not do_fidelity and not loaded and not cfg.lm_eval:
         raise TokenfallError("nothing to evaluate: give --reference for fidelity and/or --task (e.g. --task synth:arithmetic)")
+    if do_fidelity and cfg.served is not None and cfg.engine != "llamacpp":
+        raise TokenfallError(f"grading the served path needs the in-process llama.cpp engine (it reads every emitted token's "
+                             f"distribution), not '{cfg.engine}'")
     if do_fidelity and cfg.engine not in ("llamacpp", "transformers"):
         raise TokenfallError(f"fidelity needs full next-token distributions, which engine '{cfg.engine}' does not return; "
                              "run it with --engine llamacpp or transformers on the model file, or pass --no-fidelity")
@@ -72,9 +75,11 @@ def prepare(cfg: EvalConfig) -> tuple[ModelInfo, ModelInfo | None, list]:
 
 
 def evaluate(cfg: EvalConfig, progress: Progress, summary: EvalSummary | None = None,
-             known: Callable[[str, str], str | None] = lambda sha, digest: None, prepared=None) -> EvalSummary:
+             known: Callable[[str, str, dict], str | None] = lambda sha, digest, options: None, prepared=None) -> EvalSummary:
     """Fill ``summary`` (fidelity first, so an interrupted run keeps it). ``known(model_sha256,
-    task_digest)`` returns stored per-item outcomes of the reference, if any.
+    task_digest, engine_options)`` returns stored per-item outcomes of the reference graded with those
+    options, if any. The reference is graded with ``cfg.reference_options``, the candidate with
+    ``cfg.engine_options``.
 
     Work is grouped by model so each is loaded once: the reference's pass, then the candidate's, then
     generation tasks (which run on the serving engine)."""
@@ -84,17 +89,21 @@ def evaluate(cfg: EvalConfig, progress: Progress, summary: EvalSummary | None = 
     ref_out: dict[int, np.ndarray] = {}
     if ref is not None:
         for i, (_, task) in enumerate(loaded):
-            stored = known(ref.sha256 or ref.ref, task.digest())
+            stored = known(ref.sha256 or ref.ref, task.digest(), cfg.reference_options)
             if stored is not None and len(stored) == len(task.items):
                 ref_out[i] = np.asarray([c == "1" for c in stored])
+    if ref is not None and cfg.fidelity and cfg.served is not None:
+        summary.fidelity = served.grade(model, ref, cfg.engine_options, cfg.reference_options, cfg.served, cfg.served_requests,
+                                        progress, ref.ref)
+    text_fidelity = ref is not None and cfg.fidelity and cfg.served is None
     pool = _Scorers(cfg)
     try:
-        if ref is not None and cfg.fidelity:
+        if text_fidelity:
             wins, reference = _reference_pass(cfg, ref, pool, progress)
         for i, (_, task) in enumerate(loaded):
             if ref is not None and task.kind == "choice" and i not in ref_out:
-                ref_out[i] = _grade_choice(pool.get(ref), task, progress, "reference")[0]
-        if ref is not None and cfg.fidelity:
+                ref_out[i] = _grade_choice(pool.get(ref, True), task, progress, "reference")[0]
+        if text_fidelity:
             progress.level(f"fidelity ({model.name or model.ref})", len(wins))
             summary.fidelity = fid.compare(pool.get(model), reference, wins, lambda n: progress.request_done(), ref.ref)
         for i, (_, task) in enumerate(loaded):
@@ -104,11 +113,11 @@ def evaluate(cfg: EvalConfig, progress: Progress, summary: EvalSummary | None = 
         pool.close()
     for i, (spec, task) in enumerate(loaded):
         if task.kind == "gen":
-            cand[i] = _grade_gen(cfg, model, task, spec, progress, "candidate")
+            cand[i] = _grade_gen(cfg, model, task, spec, progress, "candidate", cfg.engine_options)
             if ref is not None and i not in ref_out:
-                ref_out[i] = _grade_gen(cfg, ref, task, spec, progress, "reference")[0]
+                ref_out[i] = _grade_gen(cfg, ref, task, spec, progress, "reference", cfg.reference_options)[0]
         summary.tasks.append(tasks.result(task.name, spec.kind, task.metric, task.digest(), *cand[i], ref_out.get(i), cfg.gate.alpha,
-                                          origin=task.origin))
+                                          origin=task.origin, chance=tasks.chance(task)))
     for name in cfg.lm_eval:
         summary.tasks.append(_lm_eval(cfg, name, model, ref, progress, known))
     summary.gate = gate.check(cfg.gate, summary.fidelity, summary.tasks)
@@ -123,32 +132,35 @@ def _lm_eval(cfg: EvalConfig, name: str, model: ModelInfo, ref: ModelInfo | None
     def one(m: ModelInfo, who: str):
         progress.level(f"lm-eval {name} ({who}: {m.name or m.ref})", None)
         pool = _Scorers(cfg)
-        gen = lambda reqs: generate(cfg.engine, m, cfg.engine_options,  # noqa: E731
+        is_ref = who == "reference"
+        opts = cfg.reference_options if is_ref else cfg.engine_options
+        gen = lambda reqs: generate(cfg.engine, m, opts,  # noqa: E731
                                     [Request(id=i, prompt=p, max_tokens=n, ignore_eos=False) for i, (p, n) in enumerate(reqs)])
         try:
-            return lmeval.run(name, cfg.lm_eval_include, cfg.limit, lambda: pool.get(m), gen, cfg.ctx)
+            return lmeval.run(name, cfg.lm_eval_include, cfg.limit, lambda: pool.get(m, is_ref), gen, cfg.ctx)
         finally:
             pool.close()
 
     metric, outcomes, agg = one(model, "candidate")
     ref_outcomes = None
     if ref is not None:
-        stored = known(ref.sha256 or ref.ref, digest)
+        stored = known(ref.sha256 or ref.ref, digest, cfg.reference_options)
         ref_outcomes = np.asarray([c == "1" for c in stored]) if stored and len(stored) == len(outcomes) else one(ref, "reference")[1]
     return tasks.result(f"lm-eval:{name}", "lm-eval", metric, digest, outcomes, agg, ref_outcomes, cfg.gate.alpha)
 
 
 class _Scorers:
-    """One open scorer at a time (models can be large); reopened only when the model changes."""
+    """One open scorer at a time (models can be large); reopened only when the model or its options change."""
 
     def __init__(self, cfg: EvalConfig):
         self.cfg, self.key, self.scorer = cfg, None, None
 
-    def get(self, model: ModelInfo):
-        key = (model.sha256, model.path)
+    def get(self, model: ModelInfo, reference: bool = False):
+        options = self.cfg.reference_options if reference else self.cfg.engine_options
+        key = (model.sha256, model.path, repr(sorted(options.items())))
         if key != self.key:
             self.close()
-            self.scorer = open_scorer(model, self.cfg.engine, self.cfg.engine_options | {"n_ctx": self.cfg.ctx})
+            self.scorer = open_scorer(model, self.cfg.engine, options | {"n_ctx": self.cfg.ctx})
             self.key = key
         return self.scorer
 
@@ -158,9 +170,9 @@ class _Scorers:
         self.key = self.scorer = None
 
 
-def _grade_gen(cfg: EvalConfig, model: ModelInfo, task, spec, progress, who: str):
+def _grade_gen(cfg: EvalConfig, model: ModelInfo, task, spec, progress, who: str, options: dict):
     progress.level(f"{task.name} ({who}: {model.name or model.ref})", len(task.items))
-    outs = generate(cfg.engine, model, cfg.engine_options, tasks.gen_requests(task, spec.max_tokens),
+    outs = generate(cfg.engine, model, options, tasks.gen_requests(task, spec.max_tokens),
                     progress=lambda n: _advance(progress, n))
     return tasks.grade_gen(task, outs)
 
@@ -180,8 +192,8 @@ def _grade_choice(scorer, task, progress, who: str):
 
 def _reference_pass(cfg: EvalConfig, ref: ModelInfo, pool: _Scorers, progress):
     """The fidelity windows and the reference's log-probabilities (from the disk cache when present)."""
-    text = from_files(cfg.texts) if cfg.texts else texts.builtin(ref, cfg.engine, cfg.engine_options, cfg.tokens, progress)
-    rs = pool.get(ref)
+    text = from_files(cfg.texts) if cfg.texts else texts.builtin(ref, cfg.engine, cfg.reference_options, cfg.tokens, progress)
+    rs = pool.get(ref, True)
     stream = rs.encode(text, bos=False)[:cfg.tokens]
     wins = fid.windows(stream, rs.bos(), cfg.ctx, cfg.score_from)
     if not wins:

@@ -3,7 +3,8 @@
 The text is cut into windows of ``ctx`` tokens (each starting with BOS when the model uses one); within
 a window only positions from ``ctx * score_from`` on are scored, so every scored token has at least that
 much context. The reference's log-probabilities are stored once on disk (float16, keyed by reference
-sha256 + token sha256 + window settings + backend), so comparing N candidates costs one reference pass.
+sha256 + token sha256 + window settings + backend + the
+reference's options, such as its KV type), so comparing N candidates costs one reference pass.
 Candidate log-probabilities are rounded through float16 the same way, so a model compared with itself
 gives exactly zero divergence.
 """
@@ -39,7 +40,9 @@ def windows(stream: list[int], bos: int | None, ctx: int, score_from: float) -> 
 
 def cache_key(reference: Scorer, backend: str, stream: list[int], ctx: int, score_from: float) -> str:
     h = hashlib.sha256(np.asarray(stream, dtype=np.int32).tobytes()).hexdigest()
-    spec = {"model": reference.model.sha256, "tokens": h, "ctx": ctx, "score_from": score_from, "backend": backend, "v": 1}
+    opts = {k: v for k, v in reference.options.items() if k not in ("n_threads", "n_ctx")}  # n_ctx: ctx below
+    spec = {"model": reference.model.sha256, "tokens": h, "ctx": ctx, "score_from": score_from, "backend": backend,
+            "options": opts, "v": 2}
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:24]
 
 

@@ -21,7 +21,7 @@ def run(config: EvalConfig, ledger: Ledger, progress: Progress | None = None) ->
     summary = EvalSummary(model=model, reference=ref, engine=config.engine)
     status = "failed"
     try:
-        quality.evaluate(config, progress, summary, known=lambda sha, digest: known_outcomes(ledger, config, sha, digest),
+        quality.evaluate(config, progress, summary, known=lambda sha, digest, opts: known_outcomes(ledger, config, sha, digest, opts),
                          prepared=prepared)
         status = "complete"
     except KeyboardInterrupt:
@@ -32,18 +32,20 @@ def run(config: EvalConfig, ledger: Ledger, progress: Progress | None = None) ->
     return ledger.run(run_id)
 
 
-def known_outcomes(ledger: Ledger, config: EvalConfig, sha: str, digest: str) -> str | None:
-    """Per-item outcomes of model ``sha`` on the task with ``digest``, from an earlier eval run on the
-    same engine and options (as candidate or as reference), so a reference is graded once."""
+def known_outcomes(ledger: Ledger, config: EvalConfig, sha: str, digest: str, options: dict) -> str | None:
+    """Per-item outcomes of model ``sha`` graded with engine ``options`` on the task with ``digest``, from an
+    earlier eval run on the same engine (as candidate or as reference), so a reference is graded once.
+    Runs stored before references had their own options graded them with the candidate's."""
     for r in ledger.runs(limit=None, kind="eval"):
         c, s = r.config, r.summary
-        if s is None or c.get("engine") != config.engine or c.get("engine_options") != config.engine_options or c.get("ctx") != config.ctx:
+        if s is None or c.get("engine") != config.engine or c.get("ctx") != config.ctx:
             continue
+        ref_opts = c.get("reference_options", c.get("engine_options"))
         for t in s.tasks:
             if t.items_digest != digest:
                 continue
-            if s.model.sha256 == sha and t.items:
+            if s.model.sha256 == sha and t.items and c.get("engine_options") == options:
                 return t.items
-            if s.reference is not None and s.reference.sha256 == sha and t.reference_items:
+            if s.reference is not None and s.reference.sha256 == sha and t.reference_items and ref_opts == options:
                 return t.reference_items
     return None

@@ -27,6 +27,7 @@ class Scorer(Protocol):
     n_vocab: int
     tokenizer: object  # encode(text, special) and n_vocab, as models.tokenizers
     full_logits: bool  # False when only the sampled tokens' logprobs are available (no fidelity)
+    options: dict  # the options it was opened with (set by open_scorer)
 
     def encode(self, text: str, bos: bool = True) -> list[int]: ...
     def windows(self, tokens: list[int], first: int) -> Iterator[np.ndarray]: ...
@@ -38,7 +39,10 @@ def open_scorer(model: ModelInfo, backend: str, options: dict | None = None) -> 
     """A scorer for ``model``; ``options`` may hold engine options, of which the backend takes the ones it knows."""
     cls = BACKENDS.load(backend)
     known = inspect.signature(cls.__init__).parameters
-    return cls(model, **{k: v for k, v in (options or {}).items() if k in known})
+    taken = {k: v for k, v in (options or {}).items() if k in known}
+    scorer = cls(model, **taken)
+    scorer.options = taken  # what shaped its numbers: part of every cache key of its results
+    return scorer
 
 
 ROWS = 128  # log-softmax block: bounds memory at ROWS x vocabulary floats whatever the window

@@ -184,11 +184,17 @@ def grade_gen(task: Task, outputs: list[str]) -> tuple[np.ndarray, dict[str, flo
     return np.asarray(ok), {"exact_match": float(np.mean(ok))}
 
 
+def chance(task: Task) -> float | None:
+    """Expected accuracy of guessing: the mean of 1/choices (choice tasks); None for generation tasks."""
+    return float(np.mean([1 / len(choices) for _, choices, _ in task.items])) if task.kind == "choice" and task.items else None
+
+
 def result(name: str, kind: str, metric: str, digest: str, outcomes: np.ndarray, metrics: dict[str, float],
-           reference: np.ndarray | None = None, alpha: float = 0.05, origin: str | None = None) -> TaskResult:
+           reference: np.ndarray | None = None, alpha: float = 0.05, origin: str | None = None,
+           chance: float | None = None) -> TaskResult:
     k = int(outcomes.sum())
     return TaskResult(name=name, kind=kind, metric=metric, n=len(outcomes), acc=k / len(outcomes),
                       ci=wilson(k, len(outcomes)), metrics=metrics, items="".join("1" if o else "0" for o in outcomes),
                       items_digest=digest, paired=paired(outcomes, reference, alpha) if reference is not None else None,
                       reference_items="" if reference is None else "".join("1" if o else "0" for o in reference),
-                      origin=origin)
+                      origin=origin, chance=chance)

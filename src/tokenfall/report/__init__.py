@@ -15,18 +15,42 @@ from tokenfall.errors import TokenfallError
 from tokenfall.types import OptimizeSummary, Point, Run
 
 
-def headline(s: OptimizeSummary) -> str:
-    """`$/M output tokens: baseline X -> Y (Zx cheaper) at <quality>` for an optimize summary."""
-    c, b = s.chosen, s.baseline
-    if not c:
-        return f"$/M output tokens: baseline {b.usd_per_m_output:.4g}; no configuration passed the gate and the SLO"
+def headline(s: OptimizeSummary) -> list[str]:
+    """The claim in lines: the cost ratios with their intervals, how the hour was split, quality as served, the
+    task verdict. No ratio is claimed for a configuration that missed the SLO or failed the gate as served."""
+    c, b, h = s.chosen, s.baseline, s.headline
+    if h is None or c is None:
+        return [f"no headline: {s.verdict or 'nothing chosen'} (baseline {b.usd_per_m_output:.4g} $/M output tokens)"]
+    o, r = h.output, h.per_request
+    lines = [f"$/M output tokens: baseline {_gm(h.baseline_usd_per_m_output):.4g} -> {_gm(h.chosen_usd_per_m_output):.4g}: "
+             f"{o.value:.1f}x cheaper (95% interval {o.low:.1f}-{o.high:.1f}x, {h.rounds} interleaved rounds); "
+             f"all-in cost per request: {r.value:.1f}x ({r.low:.1f}-{r.high:.1f}x)",
+             f"  how the hour is split: output tokens pay {h.baseline_output_share:.0%} of it in the baseline (per request, time to "
+             f"first token vs decoding) and {h.chosen_output_share:.0%} in the chosen configuration (per llama.cpp step, by token "
+             "counts); the per-request ratio needs no split",
+             f"  chosen: {config_text(c)}; run-to-run noise {h.noise_pct:.1f}% (sd of log cost)"]
     q = c.quality
-    parts = [f"KLD {q.kld:.4f} vs the float weights", f"top-1 {q.top1:.1%}"]
+    qual = f"  quality: file KLD {q.kld:.4f}, top-1 {q.top1:.1%} vs the float weights"
+    if q.served:
+        f = q.served
+        qual += (f"; as served: KLD {f.kld_mean:.4f}, top-1 {f.top1_agreement:.1%}, {f.sequences_identical}/{f.sequences} requests "
+                 f"exactly the reference's greedy text ({f.tokens_cached or 0} prompt tokens from prefix-cache hits)")
+    lines.append(qual)
+    kv = c.options.get("kv_type", "f16") != "f16"
     for name, t in q.tasks.items():
-        drop = "significant drop" if t.significant_drop else "no significant drop"
-        parts.append(f"{name} {t.acc:.3f} vs {t.reference_acc:.3f} ({drop})")
-    return (f"$/M output tokens: baseline {b.usd_per_m_output:.4g} -> {c.usd_per_m_output:.4g} "
-            f"({c.ratio:.1f}x cheaper) at " + ", ".join(parts))
+        name += " (the file, f16 KV)" if kv else ""
+        if not t.informative:
+            lines.append(f"  {name}: reference {t.reference_acc:.3f} not clearly above chance ({t.chance:.2f}): uninformative, not gated")
+        elif t.drop_upper_pp is not None:
+            lines.append(f"  {name}: {t.acc:.3f} vs reference {t.reference_acc:.3f} on {t.n} items: drop {-t.diff_pp:+.1f} pp, upper bound "
+                         f"{t.drop_upper_pp:.1f} pp (one-sided 95%), detectable drop {t.detectable_pp:.1f} pp")
+    return lines
+
+
+def _gm(xs: list[float]) -> float:
+    import math
+
+    return math.exp(sum(math.log(x) for x in xs) / len(xs))
 
 
 def config_text(p: Point) -> str:
@@ -260,9 +284,9 @@ def render(runs: list[Run], out_dir: str | Path) -> dict:
             body.append(f"<h2>{html.escape(run.kind)} run {html.escape(run.id)}</h2>")
             md += [f"## {run.kind} run {run.id}", ""]
             if run.kind == "optimize" and s is not None and s.baseline:
-                h = headline(s)
-                body.append(f"<p class='headline'>{html.escape(h)}</p>")
-                md += [f"**{h}**", ""]
+                lines = headline(s)
+                body.append("<p class='headline'>" + "<br>".join(html.escape(x) for x in lines) + "</p>")
+                md += [f"**{lines[0]}**", ""] + [x.strip() + "  " for x in lines[1:]] + [""]
                 if s.chosen:
                     line = f"Chosen: {config_text(s.chosen)} (bench run {s.chosen.bench_run})"
                     body.append(f"<p>{html.escape(line)}</p>")

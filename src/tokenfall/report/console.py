@@ -10,6 +10,7 @@ import json
 from rich.console import Console
 from rich.table import Table
 
+from tokenfall.quality.gate import informative
 from tokenfall.types import Run
 
 
@@ -85,22 +86,26 @@ def print_eval(out: Console, run: Run) -> None:
               f"sha256 {str(m.sha256)[:12]} on {s.engine}", highlight=False)
     f = s.fidelity
     if f:
-        t = Table(title=f"fidelity vs {f.reference} ({f.tokens_scored:,} of {f.tokens_evaluated:,} tokens scored)")
+        where = (f"as served: {f.sequences} requests, {f.sequences_identical} exactly the reference's greedy text, "
+                 f"{f.tokens_cached or 0} prompt tokens from the prefix cache; " if f.path == "served" else "")
+        t = Table(title=f"fidelity vs {f.reference} ({where}{f.tokens_scored:,} of {f.tokens_evaluated:,} tokens scored)")
         for col in ("KLD mean ± s.e.", "KLD median", "KLD p99", "KLD max", "top-1 agree", "PPL", "PPL ref", "PPL ratio"):
             t.add_column(col, justify="right")
         t.add_row(f"{f.kld_mean:.5f} ± {f.kld_sem:.5f}", f"{f.kld_median:.5f}", f"{f.kld_p99:.4f}", f"{f.kld_max:.3f}",
                   f"{f.top1_agreement:.2%}", f"{f.ppl:.3f}", f"{f.ppl_reference:.3f}", f"{f.ppl_ratio:.4f}")
         out.print(t)
     if s.tasks:
-        t = Table(title="tasks (95% Wilson interval; vs reference: paired bootstrap interval, McNemar p)")
-        for col in ("task", "metric", "n", "accuracy [95% CI]", "reference", "diff pp [95% CI]", "p", "significant drop"):
+        t = Table(title="tasks (95% Wilson interval; vs reference: paired bootstrap interval, McNemar p, the drop's one-sided "
+                        "upper bound and the drop detectable with 80% power)")
+        for col in ("task", "metric", "n", "accuracy [95% CI]", "chance", "reference", "diff pp [95% CI]", "p", "drop upper pp",
+                    "detectable pp"):
             t.add_column(col, justify="right")
         for r in s.tasks:
             p = r.paired
-            t.add_row(r.name, r.metric, str(r.n), f"{r.acc:.3f} [{r.ci[0]:.3f}, {r.ci[1]:.3f}]",
-                      f"{p.reference_acc:.3f}" if p else "-",
+            t.add_row(r.name, r.metric, str(r.n), f"{r.acc:.3f} [{r.ci[0]:.3f}, {r.ci[1]:.3f}]", fmt(r.chance),
+                      f"{p.reference_acc:.3f}" + ("" if informative(r) else " (at chance)") if p else "-",
                       f"{p.diff_pp:+.1f} [{p.diff_ci_pp[0]:+.1f}, {p.diff_ci_pp[1]:+.1f}]" if p else "-",
-                      f"{p.p_value:.3g}" if p else "-", ("yes" if p.significant_drop else "no") if p else "-")
+                      f"{p.p_value:.3g}" if p else "-", fmt(p and p.drop_upper_pp), fmt(p and p.detectable_pp))
         out.print(t)
     g = s.gate
     if g and g.checks:
@@ -212,5 +217,10 @@ def print_optimize(out: Console, run: Run) -> None:
     if s.budget_hit:
         out.print("the time budget ran out: the best configuration measured so far is reported")
     if s.reused:
-        out.print(f"reused {s.reused} completed measurements from the ledger", highlight=False)
-    out.print(f"[bold]{headline(s)}[/bold]", highlight=False)
+        dates = sorted({r.created[:16].replace("T", " ") for r in s.runs if r.reused and r.created})
+        out.print(f"reused {s.reused} completed measurements of this tokenfall version from the ledger"
+                  + (f" (measured {dates[0]} to {dates[-1]})" if dates else ""), highlight=False)
+    lines = headline(s)
+    out.print(lines[0], style="bold", highlight=False, markup=False)
+    for line in lines[1:]:
+        out.print(line, highlight=False, markup=False)

@@ -8,16 +8,16 @@ from tokenfall.types.serving import (
 )
 from tokenfall.types.quality import EvalConfig, EvalSummary, Fidelity, Gate, GateVerdict, Paired, TaskResult, TaskSpec
 from tokenfall.types.search import (
-    Candidate, Chosen, LeverTrial, OptimizeConfig, OptimizeSummary, Point, Quality, Speculative, Step, SubRun,
-    TaskQuality,
+    Candidate, Chosen, Headline, LeverTrial, OptimizeConfig, OptimizeSummary, Point, Quality, Ratio, Speculative, Step,
+    SubRun, TaskQuality,
 )
 from tokenfall.types.queries import CurveConfig, EstimateConfig, ScaleConfig
 from tokenfall.types.run import SUMMARY, Run, Summary
 
 __all__ = [
     "BenchConfig", "Candidate", "Chosen", "Chunk", "Cost", "CurveConfig", "Dist", "EngineInfo", "EstimateConfig",
-    "EvalConfig", "EvalSummary", "Fidelity", "Gate", "GateVerdict", "LevelSummary", "LeverTrial", "Load",
+    "EvalConfig", "EvalSummary", "Fidelity", "Gate", "GateVerdict", "Headline", "LevelSummary", "LeverTrial", "Load",
     "MAX_CONCURRENCY", "MAX_REQUESTS", "MAX_TOKENS", "Model", "ModelInfo", "OptimizeConfig", "OptimizeSummary",
-    "Paired", "Point", "PriceSpec", "Pricing", "Prompts", "Quality", "Request", "RequestRecord", "Run", "SUMMARY", "Summary",
+    "Paired", "Point", "PriceSpec", "Pricing", "Prompts", "Quality", "Ratio", "Request", "RequestRecord", "Run", "SUMMARY", "Summary",
     "ScaleConfig", "Settings", "Slo", "Speculative", "Step", "SubRun", "TaskQuality", "TaskResult", "TaskSpec",
 ]

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import Field
 
 from tokenfall.types.base import MAX_REQUESTS, MAX_TOKENS, Model, Settings
-from tokenfall.types.quality import Gate, TaskSpec
+from tokenfall.types.quality import Fidelity, Gate, TaskSpec
 from tokenfall.types.serving import ModelInfo, PriceSpec, Prompts, Slo
 
 
@@ -26,9 +26,10 @@ class OptimizeConfig(Settings):
     prompts: Prompts = Field(default_factory=lambda: Prompts(input_tokens=80, output_tokens=64, shared_prefix_tokens=64))
     requests_per_stream: float = Field(1.5, gt=0, le=1000)
     baseline_requests: int = Field(4, ge=1, le=MAX_REQUESTS)
+    rounds: int = Field(3, ge=2, le=20)  # interleaved repeats of baseline and chosen behind the headline interval
     tokens: int = Field(4096, ge=1, le=100 * MAX_TOKENS)  # fidelity tokens per candidate
     tasks: list[TaskSpec] = Field(default_factory=list)
-    gate: Gate = Field(default_factory=lambda: Gate(max_kld=0.05, max_acc_drop=0.0))
+    gate: Gate = Field(default_factory=lambda: Gate(max_kld=0.05, max_acc_drop=2.0))
     slo: Slo = Field(default_factory=lambda: Slo(ttft_s=3.0, tpot_s=0.25))
     slo_attainment: float = Field(0.9, gt=0, le=1)  # share of requests that must meet the SLO
     price: PriceSpec = Field(default_factory=PriceSpec)
@@ -39,10 +40,15 @@ class TaskQuality(Model):
     """A gate task's outcome for one file, paired with the float reference."""
 
     acc: float
+    n: int | None = None
     reference_acc: float | None = None
     diff_pp: float | None = None
     p_value: float | None = None
     significant_drop: bool | None = None
+    drop_upper_pp: float | None = None  # one-sided upper bound of the drop, against the margin
+    detectable_pp: float | None = None  # the drop this sample detects with 80% power
+    chance: float | None = None
+    informative: bool = True  # the reference does it clearly above chance (else it cannot show a drop)
 
 
 class Quality(Model):
@@ -54,6 +60,7 @@ class Quality(Model):
     eval_runs: list[str] = Field(default_factory=list)
     checks: list[str] = Field(default_factory=list)
     passed: bool = False
+    served: Fidelity | None = None  # the chosen configuration graded through the serving engine at its settings
 
 
 class Candidate(Quality):
@@ -88,13 +95,42 @@ class Point(Model):
     slo_ok: bool
     tokens_cached: int | None = None
     draft_acceptance: float | None = None
+    usd_per_request: float | None = None  # all-in: the hour's price over requests served per hour (no split)
+    output_share: float | None = None  # share of the hour output tokens pay
     kld: float | None = None
     tasks: dict[str, TaskQuality] = Field(default_factory=dict)
 
 
 class Chosen(Point):
     quality: Quality
-    ratio: float | None  # baseline $/M output / chosen $/M output
+    ratio: float | None  # baseline $/M output / chosen $/M output, as the search measured them once
+
+
+class Ratio(Model):
+    """Baseline cost / chosen cost over interleaved rounds: the ratio of geometric means and its 95%
+    interval (Welch t on log costs)."""
+
+    value: float
+    low: float
+    high: float
+
+
+class Headline(Model):
+    """The claim measured again: baseline and chosen configuration in interleaved rounds of fresh runs (not
+    the search's own picks, whose minimum over noisy runs would flatter the ratio)."""
+
+    rounds: int
+    baseline_runs: list[str]
+    chosen_runs: list[str]
+    baseline_usd_per_m_output: list[float]
+    chosen_usd_per_m_output: list[float]
+    baseline_usd_per_request: list[float]
+    chosen_usd_per_request: list[float]
+    output: Ratio        # $/M output tokens: depends on how each engine splits the hour between input and output
+    per_request: Ratio   # all-in cost of one request at the workload: needs no split
+    baseline_output_share: float  # share of the hour output tokens pay, baseline (mean over rounds)
+    chosen_output_share: float
+    noise_pct: float     # run-to-run spread of one configuration's cost (pooled sd of log cost), %
 
 
 class Step(Model):
@@ -141,6 +177,7 @@ class SubRun(Model):
     kind: str
     id: str
     reused: bool
+    created: str | None = None  # when a reused run was measured
 
 
 class OptimizeSummary(Model):
@@ -157,6 +194,9 @@ class OptimizeSummary(Model):
     speculative: Speculative | None = None
     budget_hit: bool = False
     chosen: Chosen | None = None
+    headline: Headline | None = None  # only for a chosen configuration that met the SLO and passed the served-path gate
+    verdict: str | None = None  # why there is no headline
+    noise_pct: float | None = None  # run-to-run spread measured at the probe, which levers had to clear
     pareto_quality: list[int] = Field(default_factory=list)  # indices into points
     pareto_latency: list[int] = Field(default_factory=list)
     runs: list[SubRun] = Field(default_factory=list)

@@ -198,3 +198,4 @@ class BenchConfig(Settings):
     price: PriceSpec = Field(default_factory=PriceSpec)
     timeout_s: float = Field(300.0, gt=0)
     slo_attainment: float = Field(0.9, gt=0, le=1)  # share of requests that must meet the SLO (the verdict)
+    repeat: int = Field(0, ge=0)  # a repeated measurement of the same configuration (optimize's rounds): a distinct run
