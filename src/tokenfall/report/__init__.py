@@ -197,10 +197,11 @@ def _optimize_sections(s: OptimizeSummary) -> list[tuple[str, list[str], list[li
             [[w.lever, w.change, _g(w.usd_per_m_output), f"{w.factor:.2f}x" if w.factor else "-",
               f"{base / w.usd_per_m_output:.1f}x" if w.usd_per_m_output else "-", _g(w.usd_per_m_input),
               _g(w.usd_per_m_blended), w.bench_run] for w in s.waterfall]),
-           ("Candidate files (gate: fidelity first, tasks only if it passed)",
+           ("Candidate files (gate: fidelity for every file; tasks cheapest benchmarked file first, until one passes)",
             ["file", "size MB", "KLD", "top-1", "tasks", "gate", "eval runs"],
             [[c.label, f"{(c.size_bytes or 0) / 1e6:.1f}", _g(c.kld), f"{c.top1:.1%}",
-              "; ".join(f"{k} {v.acc:.3f} vs {v.reference_acc:.3f}" for k, v in c.tasks.items()) or "-",
+              "; ".join(f"{k} {v.acc:.3f} vs {v.reference_acc:.3f} (drop upper bound {_g(v.drop_upper_pp, 2)} pp)"
+                        for k, v in c.tasks.items()) or next((x for x in c.checks if "not graded" in x), "-"),
               "pass" if c.passed else "fail: " + "; ".join(x for x in c.checks if "FAIL" in x), ", ".join(c.eval_runs)]
              for c in s.candidates]),
            ("Serving levers tried at the chosen concurrency", ["lever", "variant", "cost factor", "taken", "why", "bench run"],
@@ -211,6 +212,21 @@ def _optimize_sections(s: OptimizeSummary) -> list[tuple[str, list[str], list[li
             [[p.what, config_text(p), _g(p.usd_per_m_output), _g(p.usd_per_m_input), _g(p.output_tokens_per_s),
               _g((p.ttft_p90_s or 0) * 1e3), _g((p.tpot_p50_s or 0) * 1e3), "ok" if p.slo_ok else "missed",
               _g(p.kld), p.bench_run] for p in s.points])]
+    h = s.headline
+    if h:
+        out.insert(0, (f"The headline: {h.rounds} interleaved rounds of fresh runs (95% intervals: Welch t on log costs)",
+                       ["round", "baseline $/M out", "chosen $/M out", "baseline $/1k requests", "chosen $/1k requests", "bench runs"],
+                       [[str(i + 1), _g(b), _g(c), _g(1e3 * br), _g(1e3 * cr), f"{rb}, {rc}"] for i, (b, c, br, cr, rb, rc) in enumerate(zip(
+                           h.baseline_usd_per_m_output, h.chosen_usd_per_m_output, h.baseline_usd_per_request,
+                           h.chosen_usd_per_request, h.baseline_runs, h.chosen_runs))]
+                       + [["ratio", f"{h.output.value:.2f}x [{h.output.low:.2f}, {h.output.high:.2f}]", "",
+                           f"{h.per_request.value:.2f}x [{h.per_request.low:.2f}, {h.per_request.high:.2f}]", "", ""]]))
+    served = s.chosen.quality.served if s.chosen else None
+    if served:
+        out.append(("The chosen configuration graded as served (engine at its settings vs the float reference at its defaults)",
+                    ["requests", "identical to reference greedy", "prefix-cache tokens", "KLD mean", "KLD p99", "top-1", "eval runs"],
+                    [[str(served.sequences), str(served.sequences_identical), str(served.tokens_cached), _g(served.kld_mean),
+                      _g(served.kld_p99), f"{served.top1_agreement:.1%}", ", ".join(s.chosen.quality.eval_runs)]]))
     sp = s.speculative
     if sp:
         out.append(("Speculative decoding (prompt lookup) vs plain, 1 stream, greedy",
@@ -218,7 +234,7 @@ def _optimize_sections(s: OptimizeSummary) -> list[tuple[str, list[str], list[li
                     [[_g(sp.plain_tok_s), _g(sp.speculative_tok_s), f"{sp.speedup:.2f}x" if sp.speedup else "-",
                       f"{(sp.acceptance or 0):.0%}", f"{sp.identical}/{sp.requests}", f"{sp.plain_run}, {sp.speculative_run}"]]))
     out.append(("Measurements behind this run", ["what", "kind", "run", "reused from the ledger"],
-                [[r.label, r.kind, r.id, "yes" if r.reused else "no"] for r in s.runs]))
+                [[r.label, r.kind, r.id, f"yes (measured {r.created})" if r.reused else "no"] for r in s.runs]))
     return out
 
 
