@@ -26,7 +26,7 @@ from tokenfall.report import console
 @click.option("--requests-per-stream", type=Number(0, 1000, lo_open=True), default=1.5, show_default=True, help="Requests per level = this x concurrency (>= 8).")
 @click.option("--tokens", type=COUNT, default=4096, show_default=True, help="Fidelity tokens per candidate.")
 @click.option("-t", "--task", "task_values", multiple=True, help="Gate tasks as in eval (default: hellaswag when it can be had, else synthetic, said on the first line).")
-@click.option("--limit", type=COUNT, help="Items per task [default: all: a non-inferiority test needs them].")
+@click.option("--limit", type=COUNT, help="Items per task [default: 600 HellaSwag pairs, or 100 per synthetic family offline].")
 @click.option("--max-kld", type=NONNEG, default=0.05, show_default=True, help="Gate: mean KLD bound vs the float weights.")
 @click.option("--max-acc-drop", type=PERCENT, default=2.0, show_default=True, help="Gate: non-inferiority margin, pp (the drop's one-sided 95% upper bound must stay below it).")
 @click.option("--slo", default="ttft=3,tpot=0.25", show_default=True, help="Latency SLO, seconds (ttft, tpot, e2e).")
