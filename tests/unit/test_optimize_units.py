@@ -65,6 +65,7 @@ def test_headline_states_ratios_with_intervals_split_and_quality_as_served():
     assert ("as served: KLD 0.0060, top-1 96.0%, 11/20 requests exactly the reference's greedy text "
             "(640 prompt tokens from prefix-cache hits)") in h[3]
     assert h[4] == "  hs (the file, f16 KV): 0.640 vs reference 0.630 on 600 items: drop -1.0 pp, upper bound 1.2 pp (one-sided 95%), detectable drop 2.4 pp"
+    assert len(h) == 6  # one task is informative: no "rests on fidelity" line
     assert "count (the file, f16 KV): reference 0.005 not clearly above chance (0.20): uninformative" in h[5]
 
 

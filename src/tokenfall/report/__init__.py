@@ -44,6 +44,9 @@ def headline(s: OptimizeSummary) -> list[str]:
         elif t.drop_upper_pp is not None:
             lines.append(f"  {name}: {t.acc:.3f} vs reference {t.reference_acc:.3f} on {t.n} items: drop {-t.diff_pp:+.1f} pp, upper bound "
                          f"{t.drop_upper_pp:.1f} pp (one-sided 95%), detectable drop {t.detectable_pp:.1f} pp")
+    if q.tasks and not any(t.informative for t in q.tasks.values()):
+        lines.append("  no task is done clearly above chance by the reference, so none can show a drop: the quality gate rests "
+                     "on fidelity (on text and as served)")
     return lines
 
 
