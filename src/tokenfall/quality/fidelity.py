@@ -118,9 +118,14 @@ def compare(candidate: Scorer, ref: ReferenceLogprobs, wins: list[tuple[list[int
         kld[r:r + n] = (np.exp(p) * (p - q)).sum(axis=1)
         agree[r:r + n] = block.argmax(axis=1) == ref.argmax[r:r + n]
         nll[r:r + n] = -q[np.arange(n), targets]
-    ppl, ppl_ref = float(np.exp(nll.mean())), float(np.exp(ref.nll.mean()))
-    return Fidelity(
-        reference=reference_label, reference_sha256=ref.meta["model"]["sha256"], tokens_evaluated=sum(len(w) for w, _ in wins),
-        tokens_scored=len(kld), kld_mean=float(kld.mean()), kld_sem=float(kld.std(ddof=1) / np.sqrt(len(kld))) if len(kld) > 1 else 0.0,
-        kld_median=float(np.median(kld)), kld_p99=float(np.percentile(kld, 99)), kld_max=float(kld.max()),
-        top1_agreement=float(agree.mean()), ppl=ppl, ppl_reference=ppl_ref, ppl_ratio=ppl / ppl_ref)
+    return summarize(kld, agree, nll, ref.nll, reference=reference_label, reference_sha256=ref.meta["model"]["sha256"],
+                     tokens_evaluated=sum(len(w) for w, _ in wins))
+
+
+def summarize(kld: np.ndarray, agree: np.ndarray, nll: np.ndarray, nll_ref: np.ndarray, **fields) -> Fidelity:
+    """Per-token KLD, top-1 agreement and both models' negative log-likelihoods of the scored tokens, as a summary."""
+    ppl, ppl_ref = float(np.exp(nll.mean())), float(np.exp(nll_ref.mean()))
+    return Fidelity(tokens_scored=len(kld), kld_mean=float(kld.mean()),
+                    kld_sem=float(kld.std(ddof=1) / np.sqrt(len(kld))) if len(kld) > 1 else 0.0,
+                    kld_median=float(np.median(kld)), kld_p99=float(np.percentile(kld, 99)), kld_max=float(kld.max()),
+                    top1_agreement=float(agree.mean()), ppl=ppl, ppl_reference=ppl_ref, ppl_ratio=ppl / ppl_ref, **fields)

@@ -15,6 +15,7 @@ from tokenfall import loop
 from tokenfall.engines import create
 from tokenfall.errors import EngineError, TokenfallError
 from tokenfall.progress import Progress
+from tokenfall.quality.fidelity import summarize
 from tokenfall.quality.scoring import log_softmax, open_scorer
 from tokenfall.types import Fidelity, ModelInfo, Prompts
 from tokenfall.workloads import prompts as prompt_sets
@@ -86,10 +87,6 @@ def grade(model: ModelInfo, reference: ModelInfo, options: dict, reference_optio
             progress.request_done()
     finally:
         scorer.close()
-    k, a, n, nr = (np.concatenate(x) for x in (kld, agree, nll, nll_ref))
-    ppl, ppl_ref = float(np.exp(n.mean())), float(np.exp(nr.mean()))
-    return Fidelity(reference=reference_label, reference_sha256=reference.sha256, tokens_evaluated=int(sum(len(p) + len(t) for p, t, _ in served)),
-                    tokens_scored=len(k), kld_mean=float(k.mean()), kld_sem=float(k.std(ddof=1) / np.sqrt(len(k))) if len(k) > 1 else 0.0,
-                    kld_median=float(np.median(k)), kld_p99=float(np.percentile(k, 99)), kld_max=float(k.max()),
-                    top1_agreement=float(a.mean()), ppl=ppl, ppl_reference=ppl_ref, ppl_ratio=ppl / ppl_ref,
-                    path="served", sequences=len(served), sequences_identical=same, tokens_cached=cached)
+    return summarize(*(np.concatenate(x) for x in (kld, agree, nll, nll_ref)), reference=reference_label,
+                     reference_sha256=reference.sha256, tokens_evaluated=int(sum(len(p) + len(t) for p, t, _ in served)),
+                     path="served", sequences=len(served), sequences_identical=same, tokens_cached=cached)
