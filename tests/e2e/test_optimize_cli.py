@@ -80,7 +80,8 @@ def test_search_result_is_consistent_and_printed(resumed):
         assert len(cand["eval_runs"]) == (2 if cand["sha256"] == chosen["sha256"] else 1)
     assert chosen["slo_ok"] and chosen["quality"]["passed"]
     served = chosen["quality"]["served"]
-    assert served["path"] == "served" and served["sequences"] == served_requests(chosen["concurrency"]) and served["tokens_cached"] > 0
+    assert served["path"] == "served" and served["sequences"] == served_requests(chosen["concurrency"])
+    assert (served["tokens_cached"] > 0) == bool(chosen["options"].get("prefix_cache"))  # hits graded when the cache is served
     # the claim was measured again: two interleaved rounds, the interval around the ratio
     h = s["headline"]
     assert h["rounds"] == 2 and h["output"]["low"] <= h["output"]["value"] <= h["output"]["high"]

@@ -58,13 +58,14 @@ def summary(label="Q8_0") -> OptimizeSummary:
 
 
 def test_headline_states_ratios_with_intervals_split_and_quality_as_served():
-    h = headline(summary())
+    h = headline(summary(), margin=2.0)
     assert h[0] == ("$/M output tokens: baseline 2 -> 0.05: 40.0x cheaper (95% interval 36.0-44.0x, 3 interleaved rounds); "
                     "all-in cost per request: 25.0x (23.0-27.0x)")
     assert "output tokens pay 95% of it in the baseline" in h[1] and "83% in the chosen" in h[1]
     assert ("as served: KLD 0.0060, top-1 96.0%, 11/20 requests exactly the reference's greedy text "
             "(640 prompt tokens from prefix-cache hits)") in h[3]
-    assert h[4] == "  hs (the file, f16 KV): 0.640 vs reference 0.630 on 600 items: drop -1.0 pp, upper bound 1.2 pp (one-sided 95%), detectable drop 2.4 pp"
+    assert h[4] == ("  hs (the file, f16 KV): 0.640 vs reference 0.630 on 600 items: drop -1.0 pp, upper bound 1.2 pp (one-sided 95%) "
+                    "< margin 2 pp: non-inferior; detectable drop 2.4 pp")
     assert len(h) == 6  # one task is informative: no "rests on fidelity" line
     assert "count (the file, f16 KV): reference 0.005 not clearly above chance (0.20): uninformative" in h[5]
 

@@ -15,9 +15,10 @@ from tokenfall.errors import TokenfallError
 from tokenfall.types import OptimizeSummary, Point, Run
 
 
-def headline(s: OptimizeSummary) -> list[str]:
+def headline(s: OptimizeSummary, margin: float | None = None) -> list[str]:
     """The claim in lines: the cost ratios with their intervals, how the hour was split, quality as served, the
-    task verdict. No ratio is claimed for a configuration that missed the SLO or failed the gate as served."""
+    task verdict against the non-inferiority ``margin`` (pp). No ratio is claimed for a configuration that missed
+    the SLO or failed the gate as served."""
     c, b, h = s.chosen, s.baseline, s.headline
     if h is None or c is None:
         return [f"no headline: {s.verdict or 'nothing chosen'} (baseline {b.usd_per_m_output:.4g} $/M output tokens)"]
@@ -42,8 +43,10 @@ def headline(s: OptimizeSummary) -> list[str]:
         if not t.informative:
             lines.append(f"  {name}: reference {t.reference_acc:.3f} not clearly above chance ({t.chance:.2f}): uninformative, not gated")
         elif t.drop_upper_pp is not None:
+            verdict = "" if margin is None else (f" {'<' if t.drop_upper_pp < margin else '>='} margin {margin:g} pp: "
+                                                 f"{'non-inferior' if t.drop_upper_pp < margin else 'not shown non-inferior'}")
             lines.append(f"  {name}: {t.acc:.3f} vs reference {t.reference_acc:.3f} on {t.n} items: drop {-t.diff_pp:+.1f} pp, upper bound "
-                         f"{t.drop_upper_pp:.1f} pp (one-sided 95%), detectable drop {t.detectable_pp:.1f} pp")
+                         f"{t.drop_upper_pp:.1f} pp (one-sided 95%){verdict}; detectable drop {t.detectable_pp:.1f} pp")
     if q.tasks and not any(t.informative for t in q.tasks.values()):
         lines.append("  no task is done clearly above chance by the reference, so none can show a drop: the quality gate rests "
                      "on fidelity (on text and as served)")
@@ -303,7 +306,7 @@ def render(runs: list[Run], out_dir: str | Path) -> dict:
             body.append(f"<h2>{html.escape(run.kind)} run {html.escape(run.id)}</h2>")
             md += [f"## {run.kind} run {run.id}", ""]
             if run.kind == "optimize" and s is not None and s.baseline:
-                lines = headline(s)
+                lines = headline(s, (run.config.get("gate") or {}).get("max_acc_drop"))
                 body.append("<p class='headline'>" + "<br>".join(html.escape(x) for x in lines) + "</p>")
                 md += [f"**{lines[0]}**", ""] + [x.strip() + "  " for x in lines[1:]] + [""]
                 if s.chosen:

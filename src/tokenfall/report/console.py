@@ -220,7 +220,7 @@ def print_optimize(out: Console, run: Run) -> None:
         dates = sorted({r.created[:16].replace("T", " ") for r in s.runs if r.reused and r.created})
         out.print(f"reused {s.reused} completed measurements of this tokenfall version from the ledger"
                   + (f" (measured {dates[0]} to {dates[-1]})" if dates else ""), highlight=False)
-    lines = headline(s)
+    lines = headline(s, (run.config.get("gate") or {}).get("max_acc_drop"))
     out.print(lines[0], style="bold", highlight=False, markup=False)
     for line in lines[1:]:
         out.print(line, highlight=False, markup=False)
