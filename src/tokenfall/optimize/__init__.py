@@ -232,15 +232,19 @@ class Search:
             self.log(f"probe: {c.label} at {pc} streams")
             probes.append((self.price(c, "probe"), c))
         current = best = None
+        graded = False
         for pt, c in sorted(probes, key=lambda p: (_cost(p[0]), p[1].model.size_bytes or 0)):
-            if best is not None or (lab.over_budget() and current is not None):
-                self._candidate(c).checks.append("tasks: not graded (a cheaper file passed them)")
+            i = next(k for k, x in enumerate(self.candidates) if x.sha256 == c.model.sha256)
+            if best is not None or (graded and lab.over_budget()):
+                why = "a cheaper file passed them" if best is not None else "the time budget ran out"
+                self.candidates[i].checks.append(f"tasks: not graded ({why})")
                 continue
             self.log(f"gate: {c.label} (tasks)")
             c.quality = self.tasks(c.quality, c.model, self.reference, {}, c.label)
-            i = self.candidates.index(self._candidate(c))
             self.candidates[i] = Candidate(**(self.candidates[i].model_dump() | c.quality.model_dump()))
-            current, best = (pt, c) if c.quality.passed else (pt, None)
+            graded = True
+            if c.quality.passed:
+                current, best = pt, c
         if best is None:
             return None, None
         if not lab.over_budget():  # (no lever is tried after the budget, so no noise is needed to judge one)
@@ -253,9 +257,6 @@ class Search:
         self.waterfall = [self._step("quantize", f"{_label(self.reference)} -> {best.label}, batch 1", self.engine_pt, one),
                           self._step("batching", f"1 -> {pc} concurrent streams", one, current)]
         return best, current
-
-    def _candidate(self, c: Config) -> Candidate:
-        return next(x for x in self.candidates if x.sha256 == c.model.sha256)
 
     def _serving(self, best: Config, current: Point, ref: ModelInfo) -> Point:
         """Each serving lever on top of what was kept, taken only when its gain clears the measured noise."""

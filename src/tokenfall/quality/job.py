@@ -35,14 +35,13 @@ def run(config: EvalConfig, ledger: Ledger, progress: Progress | None = None) ->
 def known_outcomes(ledger: Ledger, config: EvalConfig, sha: str, digest: str, options: dict) -> str | None:
     """Per-item outcomes of model ``sha`` graded with engine ``options`` on the task with ``digest``, from an
     earlier eval run of this tokenfall version on the same engine (as candidate or as reference), so a reference is
-    graded once.
-    Runs stored before references had their own options graded them with the candidate's."""
+    graded once."""
     for r in ledger.runs(limit=None, kind="eval"):
         c, s = r.config, r.summary
         if (s is None or c.get("engine") != config.engine or c.get("ctx") != config.ctx
                 or r.fingerprint.get("tokenfall") != __version__):  # outcomes graded by other code are not reused
             continue
-        ref_opts = c.get("reference_options", c.get("engine_options"))
+        ref_opts = c.get("reference_options")
         for t in s.tasks:
             if t.items_digest != digest:
                 continue
