@@ -30,7 +30,7 @@ def main() -> None:
     print(f"llamacpp-cpu fitted on bench run {fit_run} (c={a.fit}): eta_m {p['eta_m']:.3g}, eta_c {p['eta_c']:.3g}, "
           f"per-layer {p['layer_s'] * 1e6:.3g} us")
     print(f"{'level':24s} {'predicted':>10s} {'measured':>10s} {'pred/meas':>10s}")
-    for r in v["rows"]:
+    for r in v["rows"] + v["held_out"]:
         if r["profile"] == "llamacpp-cpu":
             tag = " (held out)" if r["held_out"] else ""
             print(f"{r['id'].split('-')[-1] + tag:24s} {r['predicted']:10.1f} {r['measured']:10.1f} {r['predicted'] / r['measured']:10.2f}")

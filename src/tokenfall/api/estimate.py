@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 from tokenfall.api.ledger import show
 from tokenfall.errors import TokenfallError
@@ -18,12 +19,17 @@ def estimate(config: EstimateConfig, db: str | None = None) -> dict:
     return search.estimate(config, [show(r, db) for r in config.calibrate])
 
 
-def validate_estimates(calibrate: list[str] | None = None, holdout: list[str] | None = None, db: str | None = None) -> dict:
-    """Predicted vs published (and vs this machine's bench runs) for every calibration row, with the errors."""
+def validate_estimates(calibrate: list[str] | None = None, holdout: list[str] | None = None, db: str | None = None,
+                       rows: str | None = None) -> dict:
+    """Predicted vs measured for every calibration row, in sample and held out (leave one out, one round out, one
+    device out), plus rows never fitted on: this machine's bench runs (``holdout``) and a CSV of published results
+    in the package's format (``rows``)."""
     dev = cal.local_device() if calibrate or holdout else None
     local = cal.bench_rows([show(r, db) for r in calibrate], dev) if calibrate else []
     held = cal.bench_rows([show(r, db) for r in holdout], dev) if holdout else []
-    return cal.validate(local, held)
+    if rows is not None and not Path(rows).is_file():
+        raise TokenfallError(f"--rows {rows}: no such file; give a CSV with the columns of tokenfall's data/measurements.csv")
+    return cal.validate(local, held, rows)
 
 
 def scale(config: ScaleConfig, db: str | None = None) -> dict:
@@ -46,6 +52,7 @@ def scale(config: ScaleConfig, db: str | None = None) -> dict:
             "source": source, "estimate": est is not None}
     if c.preset:
         res["published"] = sc.published(c, res)
+        res["prediction"] = sc.predict_deepseek(cal.profiles()["trt-llm"])
     api_price = c.api_usd_per_m
     if api_price is None and c.min_mmlu is not None:
         from tokenfall.market import prices, trend

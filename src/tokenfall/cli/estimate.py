@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from tokenfall.cli.params import COUNT, NONNEG, PERCENT, POS, Number, run_ids_of, parse_number, parse_slo
+from tokenfall.cli.params import COUNT, NONNEG, PERCENT, POS, Number, parse_date, parse_number, parse_slo, run_ids_of
 from tokenfall.cli.root import cli, echo_json, out
 from tokenfall.report import console_market as console
 from tokenfall.types import EstimateConfig, ScaleConfig
@@ -18,33 +18,38 @@ from tokenfall.types import EstimateConfig, ScaleConfig
 @click.option("--input-tokens", type=COUNT, default=512, show_default=True)
 @click.option("--output-tokens", type=COUNT, default=256, show_default=True)
 @click.option("--tp", type=COUNT, help="Tensor-parallel degree [default: the cheapest per device that fits].")
-@click.option("--profile", help="Engine profile: trt-llm-10, trt-llm-9, vllm-rocm, llamacpp-cuda, llamacpp-metal, llamacpp-cpu.")
+@click.option("--profile", help="Engine profile: trt-llm, vllm-rocm, cpu-server, llamacpp-cuda, llamacpp-metal, llamacpp-cpu.")
 @click.option("--slo", help="Latency SLO, seconds: ttft=2,tpot=0.05")
 @click.option("--calibrate", help="Bench runs of this machine (comma list) that fit the CPU profile.")
 @click.option("--validate", is_flag=True, help="Print predicted vs measured for every calibration row instead.")
 @click.option("--holdout", help="With --validate: bench runs to predict without fitting on them.")
+@click.option("--rows", "rows_file", type=click.Path(dir_okay=False), help="With --validate: a CSV of published results (columns of "
+              "data/measurements.csv) to predict without fitting on them.")
+@click.option("--as-of", help="Carry the engine profile along its fitted software trend to this date (YYYY-MM-DD).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of tables.")
 @click.pass_context
-def estimate(ctx, model, hardware, precision, batch, input_tokens, output_tokens, tp, profile, slo, calibrate, validate, holdout, as_json):
+def estimate(ctx, model, hardware, precision, batch, input_tokens, output_tokens, tp, profile, slo, calibrate, validate, holdout, rows_file,
+             as_of, as_json):
     """ESTIMATE tokens/s, TTFT/TPOT and $/M on hardware you don't have: roofline + engine profile fitted on
-    published measurements (MLPerf, llama.cpp tables) and on your own bench runs."""
+    published measurements (MLPerf, llama.cpp tables) and on your own bench runs. --validate shows how far to trust
+    it: errors in sample, leave one out, leave one MLPerf round out and leave one device out."""
     from tokenfall import api
 
     if validate:
-        v = api.validate_estimates(run_ids_of(calibrate), run_ids_of(holdout), db=ctx.obj["db"])
+        v = api.validate_estimates(run_ids_of(calibrate), run_ids_of(holdout), db=ctx.obj["db"], rows=rows_file)
         echo_json(v) if as_json else console.print_validation(out, v)
         return
     s = parse_slo(slo)
     r = api.estimate(EstimateConfig(model=model, hardware=hardware, precision=precision, batch=batch, input_tokens=input_tokens,
                                     output_tokens=output_tokens, tp=tp, profile=profile, ttft_s=s.get("ttft_s"), tpot_s=s.get("tpot_s"),
-                                    calibrate=run_ids_of(calibrate) or []), db=ctx.obj["db"])
+                                    calibrate=run_ids_of(calibrate) or [], as_of=parse_date(as_of, "--as-of")), db=ctx.obj["db"])
     echo_json(r) if as_json else console.print_estimate(out, r)
 
 
 @cli.command()
 @click.option("--input-per-day", help="Input tokens per day, e.g. 608B.")
 @click.option("--output-per-day", help="Output tokens per day, e.g. 168B.")
-@click.option("--preset", help="deepseek-2025-02: DeepSeek's published 24-hour inputs.")
+@click.option("--preset", help="deepseek-2025-02: a consistency check on DeepSeek's disclosed 24 hours, beside a prediction of their per-node rates.")
 @click.option("--prefill-tok-s", type=POS, help="A replica's prefill tokens/s [default: from the estimate].")
 @click.option("--decode-tok-s", type=POS, help="A replica's decode tokens/s [default: from the estimate].")
 @click.option("--devices-per-replica", type=COUNT, help="Accelerators per replica [default: the estimate's TP].")

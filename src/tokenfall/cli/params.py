@@ -200,3 +200,15 @@ def live():
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[tps]:.0f} tok/s"),
                   TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal) as p:
         yield _Live(p)
+
+
+def parse_date(value: str | None, name: str) -> str | None:
+    """An ISO date (YYYY-MM-DD), returned as text."""
+    if value is None:
+        return None
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise TokenfallError(f"{name} {value}: give a date as YYYY-MM-DD, e.g. 2026-01-15") from None

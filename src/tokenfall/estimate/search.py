@@ -3,6 +3,8 @@ over tensor-parallel degree and batch for the most output tokens per device unde
 
 from __future__ import annotations
 
+import math
+
 from tokenfall import cost, models
 from tokenfall.errors import TokenfallError
 from tokenfall.estimate import calibrate as cal
@@ -18,13 +20,13 @@ def default_profile(dev: dict) -> tuple[str, str]:
         return "llamacpp-cpu", "llama.cpp on CPU, calibrated on this machine's bench runs"
     if kind == "apple":
         return "llamacpp-metal", "llama.cpp Metal, fitted on the published Apple rows"
-    if i.startswith("rtx"):
+    if i.startswith("rtx") and i != "rtx-pro-6000":
         return "llamacpp-cuda", "llama.cpp CUDA, fitted on the published consumer/workstation GPU rows"
     if i.startswith("mi3"):
-        return "vllm-rocm", "vLLM on ROCm, fitted on MLPerf v4.1 AMD rows"
-    if kind == "tpu":
-        return "trt-llm-10", "no TPU measurements in the calibration set: TensorRT-LLM's profile borrowed (treat as optimistic)"
-    return "trt-llm-10", "TensorRT-LLM 10, fitted on MLPerf v4.1 NVIDIA rows"
+        return "vllm-rocm", "vLLM on ROCm, fitted on MLPerf AMD rows"
+    if kind == "tpu" or not dev["name"].startswith("NVIDIA"):
+        return "trt-llm", f"no measurements of {dev['name']} in the calibration set: TensorRT-LLM's profile borrowed (treat as optimistic)"
+    return "trt-llm", "TensorRT-LLM, fitted on MLPerf NVIDIA rows"
 
 
 def architecture(model: str | None, precision: str | None) -> rf.Arch:
@@ -45,7 +47,7 @@ def architecture(model: str | None, precision: str | None) -> rf.Arch:
 def estimate(cfg: EstimateConfig, calibration: list[Run]) -> dict:
     """Tokens/s, TTFT/TPOT and $/M from the roofline and a fitted engine profile (``calibration``: this
     machine's bench runs fitting the CPU profile); the best batch under the SLO unless ``cfg.batch`` is given.
-    Labelled as an estimate throughout."""
+    Labelled as an estimate throughout, with the profile's build date and age."""
     dev = cal.local_device() if cfg.hardware == "local" else rf.device(cfg.hardware)
     arch = architecture(cfg.model, cfg.precision)
     local_rows = cal.bench_rows(calibration, cal.local_device() if cfg.hardware != "local" else dev) if calibration else []
@@ -54,30 +56,56 @@ def estimate(cfg: EstimateConfig, calibration: list[Run]) -> dict:
     if name not in profs:
         raise did_you_mean(name, list(profs), "engine profile")
     prof = profs[name]
+    age = _age(prof, cfg.as_of)
+    if cfg.as_of:
+        prof = prof.at(cfg.as_of)
     g, point, sweep = _search(cfg, arch, dev, prof)
-    calib = (f"median absolute error {prof.error:.0%} on the {prof.fitted_on} measurements it was fitted on" if prof.error is not None
+    calib = (f"median absolute error {prof.error:.0%} in sample on the {prof.fitted_on} rows it was fitted on "
+             "(`estimate --validate` gives the out-of-sample errors)" if prof.error is not None
              else "UNCALIBRATED defaults (run `tokenfall bench` here and pass --calibrate RUN)")
     i, o = cfg.input_tokens, cfg.output_tokens
+    sched = ("in-flight batching with chunked prefill: every step decodes the batch and prefills new prompts; "
+             f"memory holds {point['batch']:.0f} contexts of {i + o // 2} tokens" if prof.scheduler == "continuous" else
+             f"closed loop at batch {point['batch']}: each of {point['batch']} streams prefills {i} tokens, then decodes {o}")
     return {"estimate": True, "model": arch.model_dump(), "hardware": {k: v for k, v in dev.items() if k != "prices"}, "tp": g,
-            "profile": prof.model_dump(), "profile_why": why, "calibration": calib, "point": point,
+            "profile": prof.model_dump(), "profile_why": why, "profile_age": age, "calibration": calib, "point": point,
             "sweep": [s for s in (sweep or []) if s["fits"]], "prices": _prices(cfg, dev, g, point),
             "workload": {"input_tokens": i, "output_tokens": o, "ttft_s": cfg.ttft_s, "tpot_s": cfg.tpot_s},
             "assumptions": [
                 f"ESTIMATE, not a measurement: roofline with engine profile {prof.name} ({why}); {calib}",
+                f"software: {age['text']}",
                 f"model: {arch.name}, {arch.n_params / 1e9:.3g}B parameters ({arch.n_active / 1e9:.3g}B active), weights "
-                f"{arch.weight_bytes / 1e9:.3g} GB as {arch.precision}, KV {arch.kv_bytes:g} bytes/element ({arch.source})",
+                f"{arch.weight_bytes / 1e9:.3g} GB as {arch.precision}, KV {arch.kv_bytes:g} bytes/element ({arch.source})"
+                + (f"; MoE: every expert is read once a batch is large, experts split across the {g} devices like tensor-parallel "
+                   "shards (expert parallelism within one node)" if arch.n_active < arch.n_params else ""),
                 f"hardware: {dev['name']} x{g} (tensor parallel), {dev['mem_bw_gbs']:g} GB/s, "
-                f"{(rf.peak_flops(dev, arch.precision) or 0) / 1e12:.4g} TFLOP/s dense ({dev['source']})",
-                f"closed loop at batch {point['batch']}: each of {point['batch']} streams prefills {i} tokens, then decodes "
-                f"{o}; decode at the mean context {i + o // 2}",
-                "memory: weights + KV of every full context within 90% of device memory",
+                f"{(rf.peak_flops(dev, arch.precision, prof) or 0) / 1e12:.4g} TFLOP/s dense as credited ({dev['source']})",
+                sched,
+                "memory: weights + KV of every context within 90% of device memory",
             ]}
+
+
+def _age(prof: rf.Profile, as_of: str | None) -> dict:
+    """Which build the profile describes, how old it is, and whether it was carried forward."""
+    import datetime as dt
+
+    if not prof.date:
+        return {"date": None, "days": None, "carried_to": None, "text": f"{prof.name}: no build date (fitted on undated rows)"}
+    days = (dt.date.today() - dt.date.fromisoformat(prof.date)).days
+    text = f"profile {prof.name} describes the build of {prof.date}" + (f" ({prof.version})" if prof.version else "") + f", {days} days old"
+    if as_of:
+        text += (f"; carried to {as_of} along the fitted software trend ({prof.gain_per_year:+.0%} a year in log terms, "
+                 f"x{math.exp(prof.gain_per_year * rf._years(prof.date, as_of)):.2f})")
+    else:
+        text += "; not carried forward (give --as-of DATE to apply the fitted software trend)"
+    return {"date": prof.date, "days": days, "carried_to": as_of, "text": text}
 
 
 def _search(cfg: EstimateConfig, arch: rf.Arch, dev: dict, prof: rf.Profile) -> tuple[int, dict, list | None]:
     """(tensor-parallel degree, point, batch sweep) with the most output tokens/s per device."""
     hw, tp, batch = cfg.hardware, cfg.tp, cfg.batch
-    ctx = cfg.input_tokens + cfg.output_tokens
+    i, o = cfg.input_tokens, cfg.output_tokens
+    ctx = i + o
     degrees = (1,) if dev["kind"] in ("cpu", "apple") else (1, 2, 4, 8)  # one host: no tensor parallelism across CPUs here
     if tp and tp not in degrees:
         raise TokenfallError(f"--tp {tp}: {hw} is one host, so only --tp 1" if len(degrees) == 1
@@ -87,10 +115,12 @@ def _search(cfg: EstimateConfig, arch: rf.Arch, dev: dict, prof: rf.Profile) -> 
     if not m["fits"]:
         raise TokenfallError(f"{arch.name} ({arch.precision}) does not fit {g}x {hw}: needs {m['need_gb']:.1f} GB (weights "
                              f"{m['weights_gb']:.1f} + one {ctx}-token context {m['kv_gb']:.2f}) > {m['have_gb']:.1f} GB usable")
-    best = None
+    best, fastest = None, None
     for g in [tp] if tp else [d for d in degrees if rf.fits(arch, dev, 1, ctx, d)["fits"]]:
         if batch is not None:
-            pt, sw = rf.serve(arch, dev, prof, batch, cfg.input_tokens, cfg.output_tokens, g), None
+            pt = (rf.continuous(arch, dev, prof, batch, i, o, g, cfg.ttft_s) if prof.scheduler == "continuous"
+                  else rf.serve(arch, dev, prof, batch, i, o, g))
+            sw = None
             if not pt["fits"]:
                 if tp:
                     m = pt["memory"]
@@ -99,7 +129,10 @@ def _search(cfg: EstimateConfig, arch: rf.Arch, dev: dict, prof: rf.Profile) -> 
                                          "lower --batch or raise --tp")
                 continue
         else:
-            pt, sw = rf.best_under_slo(arch, dev, prof, cfg.input_tokens, cfg.output_tokens, g, cfg.ttft_s, cfg.tpot_s)
+            pt, sw = rf.best_under_slo(arch, dev, prof, i, o, g, cfg.ttft_s, cfg.tpot_s, whole=True)
+            one = (rf.continuous(arch, dev, prof, 1, i, o, g) if prof.scheduler == "continuous" else rf.serve(arch, dev, prof, 1, i, o, g))
+            if one["fits"] and (fastest is None or one["tpot_s"] < fastest[1]["tpot_s"]):
+                fastest = (g, one)
             if pt is None:
                 continue
         if best is None or pt["output_tokens_per_s"] / g > best[1]["output_tokens_per_s"] / best[0]:
@@ -107,8 +140,11 @@ def _search(cfg: EstimateConfig, arch: rf.Arch, dev: dict, prof: rf.Profile) -> 
     if best is None:
         if batch is not None:
             raise TokenfallError(f"{arch.name} at batch {batch} does not fit {hw} at any tensor-parallel degree up to 8; lower --batch")
-        raise TokenfallError(f"no batch meets the SLO on {hw} (ttft {cfg.ttft_s}, tpot {cfg.tpot_s} s) at any tensor-parallel "
-                             "degree; relax --slo or pick faster hardware")
+        fg, f1 = fastest
+        slo = ", ".join(f"{k} {v:g} s" for k, v in (("ttft", cfg.ttft_s), ("tpot", cfg.tpot_s)) if v is not None)
+        raise TokenfallError(f"no batch meets the SLO ({slo}) for {arch.name} on {hw}: the fastest "
+                             f"is batch 1 at TP {fg} with TPOT {f1['tpot_s'] * 1e3:.3g} ms and TTFT {f1['ttft_s'] * 1e3:.3g} ms; relax --slo "
+                             "or pick faster hardware")
     return best
 
 

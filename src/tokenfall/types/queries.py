@@ -41,6 +41,7 @@ class EstimateConfig(Settings):
     ttft_s: float | None = Field(None, gt=0)
     tpot_s: float | None = Field(None, gt=0)
     calibrate: list[str] = Field(default_factory=list)  # bench runs of this machine that fit the CPU profile
+    as_of: str | None = None  # ISO date: carry the profile along its family's fitted software trend to this date
 
 
 class ScaleConfig(Settings):
