@@ -16,6 +16,7 @@ def bench(tmp_path_factory):
 NEWER = """id,profile,device,n_devices,model,precision,weight_gb,scenario,batch,s_in,s_out,measured_tok_s,source
 mlperf-v4.1-mi300x-turin-x8-offline,vllm-rocm,mi300x,8,llama-2-70b,fp8,,offline,,700,294,24109.8,"inference_results_v4.1 closed/AMD/results/8xMI300X_2xEPYC-TURIN (shared/research/hardware.md section 3.1)"
 mlperf-v4.1-h200x8-offline,trt-llm-10,h200,8,llama-2-70b,fp8,,offline,,700,294,31302.7,"already in the calibration set"
+mlperf-v4.1-tpu-offline,jetstream,tpu-v9,8,llama2-70b-99,fp8,,Offline,,700,294,1000,"a device the catalog lacks"
 """
 
 
@@ -32,6 +33,8 @@ def test_validate_prints_every_row_and_the_median(bench, tmp_path):
     # the file's rows are predicted, never fitted: the old-format row (profile column, round from its id) is held out,
     # the one already in the package data is left out, and the fitted profiles are those of the package data alone
     assert [x["id"] for x in v["held_out"]] == ["mlperf-v4.1-mi300x-turin-x8-offline"] and v["rows_file"]["already_fitted"] == 1
+    assert [u["id"] for u in v["rows_file"]["unrepresentable"]] == ["mlperf-v4.1-tpu-offline"]
+    assert "unknown hardware 'tpu-v9'" in v["rows_file"]["unrepresentable"][0]["why"]
     turin = v["held_out"][0]
     assert turin["round"] == "v4.1" and turin["date"] == "2024-08-28" and abs(turin["error"]) <= 0.25
     assert v["profiles"]["vllm-rocm"]["fitted_on"] == 5
@@ -68,12 +71,13 @@ def test_scale_reproduces_deepseek_and_estimates_a_fleet():
 
 def test_bad_estimate_inputs_exit_2_with_one_line(tmp_path):
     bad = tmp_path / "bad.csv"
-    bad.write_text(NEWER.replace(",mi300x,8,", ",mi300xx,8,", 1))
+    bad.write_text(NEWER.splitlines()[0] + "\n" + NEWER.splitlines()[1].replace(",mi300x,8,", ",mi300xx,8,") + "\n")
     cases = [(["estimate", "-m", "llama-3.1-450b"], "Did you mean 'llama-3.1-405b'"),
              (["estimate", "-m", "llama-2-70b", "--precision", "fp8", "--hardware", "h200", "--slo", "tpot=0.001"],
               "the fastest is batch 1 at TP 8 with TPOT"),
              (["estimate", "--validate", "--rows", str(tmp_path / "none.csv")], "no such file"),
-             (["estimate", "--validate", "--rows", str(bad)], "line 2: unknown hardware 'mi300xx'. Did you mean 'mi300x'"),
+             (["estimate", "--validate", "--rows", str(bad)], "no row the catalog can represent (first: "
+              "mlperf-v4.1-mi300x-turin-x8-offline: unknown hardware 'mi300xx'. Did you mean 'mi300x'"),
              (["estimate", "--as-of", "2025-02-30"], "--as-of 2025-02-30: give a date as YYYY-MM-DD"),(["estimate", "--hardware", "h100-sxmm"], "Did you mean 'h100-sxm'"),
              (["estimate", "-m", "llama-3.1-405b", "--hardware", "l4"], "does not fit 8x l4: needs"),
              (["estimate", "-m", "llama-2-70b", "--hardware", "h100-sxm", "--tp", "1", "--batch", "4096"], "does not fit 1x h100-sxm"),

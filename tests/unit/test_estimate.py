@@ -153,6 +153,20 @@ def test_estimates_are_labelled_with_profile_and_error():
     assert e["prices"] and all(p["usd_per_m_output"] > 0 for p in e["prices"])
 
 
+def test_a_newer_build_is_fitted_from_a_few_rows(tmp_path):
+    f = tmp_path / "mine.csv"
+    f.write_text("id,round,date,engine,version,device,n_devices,model,precision,weight_gb,scenario,batch,s_in,s_out,measured_tok_s,source\n"
+                 "mine-h200-offline,,2025-10-01,trt-llm,TensorRT-LLM 1.0 (my build),H200-SXM,8,llama2-70b-99,FP8,,Offline,,700,294,36500,"
+                 "my own run\n")
+    rows = calibrate.published(f)
+    assert (rows[0]["device"], rows[0]["model"], rows[0]["precision"], rows[0]["family"]) == ("h200", "llama-2-70b", "fp8", "trt-llm")
+    e = api.estimate(EstimateConfig(model="llama-2-70b", hardware="h200", precision="fp8", add_rows=str(f)))
+    assert e["profile_age"]["date"] == "2025-10-01" and e["profile"]["version"] == "TensorRT-LLM 1.0 (my build)"
+    assert e["profile"]["fitted_on"] == 33
+    with pytest.raises(TokenfallError, match="--add-rows .*: no such file"):
+        api.estimate(EstimateConfig(model="llama-2-70b", hardware="h200", add_rows=str(tmp_path / "none.csv")))
+
+
 def test_architecture_of_the_bundled_gguf():
     a = models.architecture(models.resolve(None).path)
     assert (a["n_layers"], a["d_model"], a["n_heads"], a["n_kv_heads"], a["head_dim"]) == (30, 576, 9, 3, 64)

@@ -16,20 +16,23 @@ from tokenfall.types import EstimateConfig, ScaleConfig
 def estimate(config: EstimateConfig, db: str | None = None) -> dict:
     """Tokens/s, TTFT/TPOT and $/M of a model on hardware (catalog id or 'local') from the roofline and a fitted
     engine profile; the best batch under the SLO unless ``batch`` is given. Labelled as an estimate throughout."""
+    if config.add_rows is not None and not Path(config.add_rows).is_file():
+        raise TokenfallError(f"--add-rows {config.add_rows}: no such file; give a CSV with the columns of tokenfall's data/measurements.csv")
     return search.estimate(config, [show(r, db) for r in config.calibrate])
 
 
 def validate_estimates(calibrate: list[str] | None = None, holdout: list[str] | None = None, db: str | None = None,
-                       rows: str | None = None) -> dict:
+                       rows: str | None = None, add_rows: str | None = None) -> dict:
     """Predicted vs measured for every calibration row, in sample and held out (leave one out, one round out, one
     device out), plus rows never fitted on: this machine's bench runs (``holdout``) and a CSV of published results
     in the package's format (``rows``)."""
     dev = cal.local_device() if calibrate or holdout else None
     local = cal.bench_rows([show(r, db) for r in calibrate], dev) if calibrate else []
     held = cal.bench_rows([show(r, db) for r in holdout], dev) if holdout else []
-    if rows is not None and not Path(rows).is_file():
-        raise TokenfallError(f"--rows {rows}: no such file; give a CSV with the columns of tokenfall's data/measurements.csv")
-    return cal.validate(local, held, rows)
+    for flag, f in (("--rows", rows), ("--add-rows", add_rows)):
+        if f is not None and not Path(f).is_file():
+            raise TokenfallError(f"{flag} {f}: no such file; give a CSV with the columns of tokenfall's data/measurements.csv")
+    return cal.validate(local, held, rows, add_rows=add_rows)
 
 
 def scale(config: ScaleConfig, db: str | None = None) -> dict:

@@ -26,23 +26,26 @@ from tokenfall.types import EstimateConfig, ScaleConfig
 @click.option("--rows", "rows_file", type=click.Path(dir_okay=False), help="With --validate: a CSV of published results (columns of "
               "data/measurements.csv) to predict without fitting on them.")
 @click.option("--as-of", help="Carry the engine profile along its fitted software trend to this date (YYYY-MM-DD).")
+@click.option("--add-rows", type=click.Path(dir_okay=False), help="A CSV of published results (columns of data/measurements.csv) "
+              "to fit on as well, e.g. a few rows of a newer engine build.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document instead of tables.")
 @click.pass_context
 def estimate(ctx, model, hardware, precision, batch, input_tokens, output_tokens, tp, profile, slo, calibrate, validate, holdout, rows_file,
-             as_of, as_json):
+             as_of, add_rows, as_json):
     """ESTIMATE tokens/s, TTFT/TPOT and $/M on hardware you don't have: roofline + engine profile fitted on
     published measurements (MLPerf, llama.cpp tables) and on your own bench runs. --validate shows how far to trust
     it: errors in sample, leave one out, leave one MLPerf round out and leave one device out."""
     from tokenfall import api
 
     if validate:
-        v = api.validate_estimates(run_ids_of(calibrate), run_ids_of(holdout), db=ctx.obj["db"], rows=rows_file)
+        v = api.validate_estimates(run_ids_of(calibrate), run_ids_of(holdout), db=ctx.obj["db"], rows=rows_file, add_rows=add_rows)
         echo_json(v) if as_json else console.print_validation(out, v)
         return
     s = parse_slo(slo)
     r = api.estimate(EstimateConfig(model=model, hardware=hardware, precision=precision, batch=batch, input_tokens=input_tokens,
                                     output_tokens=output_tokens, tp=tp, profile=profile, ttft_s=s.get("ttft_s"), tpot_s=s.get("tpot_s"),
-                                    calibrate=run_ids_of(calibrate) or [], as_of=parse_date(as_of, "--as-of")), db=ctx.obj["db"])
+                                    calibrate=run_ids_of(calibrate) or [], as_of=parse_date(as_of, "--as-of"), add_rows=add_rows),
+                        db=ctx.obj["db"])
     echo_json(r) if as_json else console.print_estimate(out, r)
 
 

@@ -28,7 +28,6 @@ from scipy.optimize import least_squares
 
 from tokenfall.errors import TokenfallError
 from tokenfall.estimate import roofline as rf
-from tokenfall.registry import did_you_mean
 from tokenfall.types import Run
 
 # starting values of each family; FREE lists what each fits on its own, SHARED what the continuous families share
@@ -100,25 +99,42 @@ def device_family(device: str) -> str:
     return DEVICE_FAMILY.get(device, device.split("-")[0] if device.startswith(("rtx", "m1", "m2", "m3")) else device)
 
 
-def published(path: str | Path | None = None) -> list[dict]:
+def published(path: str | Path | None = None, strict: bool = True) -> list[dict]:
     """The calibration rows (package data unless ``path``), normalised: engine family, round and date filled in
-    from the id ('mlperf-v5.0-...') where the file does not give them."""
+    from the id ('mlperf-v5.0-...') where the file does not give them, device/model/precision names in the
+    catalog's spelling. With ``strict`` off, a row the catalog cannot represent (unknown device, model, precision or
+    latency limits) is returned with its reason under "unrepresentable" instead of stopping the read."""
+    where = path or "measurements.csv"
     text = Path(path).read_text(encoding="utf-8") if path else files("tokenfall").joinpath("data/measurements.csv").read_text(encoding="utf-8")
     out = []
     for i, r in enumerate(csv.DictReader(text.splitlines()), start=2):
         try:
             rnd = r.get("round") or (m.group(1) if (m := re.match(r"mlperf-(v\d+\.\d+)", r.get("id") or "")) else "")
             engine = r.get("engine") or r.get("profile") or ""
-            if r["device"] not in rf.devices():
-                raise TokenfallError(f"{path or 'measurements.csv'} line {i}: {did_you_mean(r['device'], list(rf.devices()), 'hardware')}")
-            family, borrowed = resolve(engine, r["device"])
-            row = r | {"engine": engine, "family": family, "borrowed": borrowed, "round": rnd, "date": r.get("date") or ROUND_DATES.get(rnd) or None,
+            scenario = r["scenario"].strip().lower()
+            model = rf.canonical(r["model"], rf.MODEL_ALIASES)
+            scenario = "interactive" if "interactive" in scenario or "interactive" in r["model"].lower() else scenario
+            row = r | {"engine": engine, "round": rnd, "date": r.get("date") or ROUND_DATES.get(rnd) or None, "model": model,
+                       "precision": rf.PRECISION_ALIASES.get(r["precision"].strip().lower(), r["precision"].strip().lower()),
                        "n_devices": int(r["n_devices"]), "batch": int(r["batch"]) if r.get("batch") else None,
                        "s_in": int(float(r["s_in"])), "s_out": int(float(r["s_out"])), "measured_tok_s": float(r["measured_tok_s"]),
-                       "weight_gb": float(r["weight_gb"]) if r.get("weight_gb") else None, "scenario": r["scenario"].lower()}
-        except (KeyError, TypeError, ValueError) as e:
-            raise TokenfallError(f"{path or 'measurements.csv'} line {i}: {e!r} — columns id, engine (or profile), device, n_devices, "
-                                 "model, precision, scenario, s_in, s_out, measured_tok_s are required") from None
+                       "weight_gb": float(r["weight_gb"]) if r.get("weight_gb") else None, "scenario": scenario}
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise TokenfallError(f"{where} line {i}: {e!r} — columns id, engine (or profile), device, n_devices, model, precision, "
+                                 "scenario, s_in, s_out, measured_tok_s are required") from None
+        try:
+            row["device"] = rf.canonical(r["device"], rf.DEVICE_ALIASES)
+            rf.device(row["device"])
+            _arch(row)
+            if scenario in ("server", "interactive") and (model, scenario) not in SLO:
+                raise TokenfallError(f"no MLPerf latency limits known for {model} {scenario} (known: "
+                                     f"{', '.join(f'{m} {s}' for m, s in SLO)})")
+        except TokenfallError as e:
+            if strict:
+                raise TokenfallError(f"{where} line {i}: {e}") from None
+            out.append(row | {"unrepresentable": str(e)})
+            continue
+        row["family"], row["borrowed"] = resolve(engine, row["device"])
         out.append(row)
     return out
 
@@ -267,9 +283,10 @@ def versions(rows: list[dict], fam: dict[str, rf.Profile]) -> list[dict]:
     return out
 
 
-def profiles(local_rows: list[dict] | None = None, rows: list[dict] | None = None) -> dict[str, rf.Profile]:
-    """Every family fitted on the package's rows (or ``rows``); the CPU family on ``local_rows`` (this machine's runs)."""
-    return fit_all((published() if rows is None else rows) + (local_rows or []))
+def profiles(local_rows: list[dict] | None = None, rows: list[dict] | None = None, add_rows: str | None = None) -> dict[str, rf.Profile]:
+    """Every family fitted on the package's rows (or ``rows``) plus those of the file ``add_rows`` (a newer build is
+    fitted from a few of its rows); the CPU family on ``local_rows`` (this machine's runs)."""
+    return fit_all((published() if rows is None else rows) + (published(add_rows) if add_rows else []) + (local_rows or []))
 
 
 def _table(rows: list[dict], profs: dict[str, rf.Profile], held_out: bool = False) -> list[dict]:
@@ -317,11 +334,17 @@ def summary(table: list[dict]) -> dict:
 
 
 def validate(local_rows: list[dict] | None = None, holdout: list[dict] | None = None, rows_file: str | None = None,
-             out_of_sample: bool = True) -> dict:
+             out_of_sample: bool = True, add_rows: str | None = None) -> dict:
     """Predicted vs measured: in sample (fitted on every row), leave-one-out, leave-one-round-out and
     leave-one-device-out over the published rows; ``holdout`` (bench runs) and ``rows_file`` rows are never fitted on."""
-    given = published(rows_file) if rows_file else []  # read first: a bad file fails before any fitting
-    rows = published() + (local_rows or [])
+    given = published(rows_file, strict=False) if rows_file else []  # read first: a bad file fails before any fitting
+    skipped = [r for r in given if r.get("unrepresentable")]
+    given = [r for r in given if not r.get("unrepresentable")]
+    if rows_file and not given:
+        raise TokenfallError(f"--rows {rows_file}: no row the catalog can represent"
+                             + (f" (first: {skipped[0]['id']}: {skipped[0]['unrepresentable']})" if skipped else " (the file has no rows)"))
+    extra = published(add_rows) if add_rows else []
+    rows = published() + extra + (local_rows or [])
     profs = fit_all(rows)
     table = _table(rows, profs)
     if not table:
@@ -329,7 +352,7 @@ def validate(local_rows: list[dict] | None = None, holdout: list[dict] | None = 
     res = {"rows": table, "profiles": {k: v.model_dump() for k, v in profs.items()}, "versions": versions(rows, profs),
            "in_sample": summary(table), "median_abs_error": statistics.median(abs(t["error"]) for t in table)}
     if out_of_sample:
-        pub = published()
+        pub = published() + extra
         res["leave_one_round_out"] = _held_out([r for r in pub if r["round"]], lambda r: r["round"])
         res["leave_one_device_out"] = _held_out(pub, lambda r: r["device"])
         res["leave_one_out"] = _held_out(pub, lambda r: r["id"])
@@ -339,7 +362,8 @@ def validate(local_rows: list[dict] | None = None, holdout: list[dict] | None = 
     if rows_file:
         seen = {r["id"] for r in rows}
         extra += _table([r for r in given if r["id"] not in seen], profs, held_out=True)
-        res["rows_file"] = {"path": str(rows_file), "rows": len(given), "already_fitted": sum(r["id"] in seen for r in given)}
+        res["rows_file"] = {"path": str(rows_file), "rows": len(given) + len(skipped), "already_fitted": sum(r["id"] in seen for r in given),
+                            "unrepresentable": [{"id": r["id"], "why": r["unrepresentable"]} for r in skipped]}
     res["held_out"] = extra
     res["held_out_summary"] = summary(extra) if extra else None
     res["held_out_median_abs_error"] = statistics.median(abs(t["error"]) for t in extra) if extra else None

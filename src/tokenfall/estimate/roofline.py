@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from functools import lru_cache
 from importlib.resources import files
 
@@ -91,7 +92,8 @@ MOE_SOURCE["deepseek-r1"] = MOE_SOURCE["deepseek-v3"]
 
 
 def preset(name: str, precision: str) -> Arch:
-    key = name.lower()
+    key = canonical(name, MODEL_ALIASES)
+    precision = PRECISION_ALIASES.get(precision.strip().lower(), precision.strip().lower())
     if key not in PRESETS:
         raise did_you_mean(name, list(PRESETS), "architecture preset")
     if precision not in PRECISIONS:
@@ -172,10 +174,29 @@ def devices() -> dict[str, dict]:
     return {e["id"]: e for e in data["entries"]}
 
 
+# spellings used elsewhere (MLPerf system names, vendor SKUs) -> catalog id
+DEVICE_ALIASES = {"h100": "h100-sxm", "h100-sxm5": "h100-sxm", "h100-sxm-80gb": "h100-sxm", "h200-sxm": "h200", "h200-sxm-141gb": "h200",
+                  "h200nvl": "h200-nvl", "b200-sxm": "b200", "b200-sxm-180gb": "b200", "gb200-186gb": "gb200", "gb200-nvl72": "gb200",
+                  "gb300-nvl72": "gb300", "gb300-288gb": "gb300", "rtx-pro-6000-blackwell": "rtx-pro-6000", "rtxpro6000": "rtx-pro-6000",
+                  "arc-b60": "arc-pro-b60", "a100": "a100-80gb", "a100-sxm-80gb": "a100-80gb"}
+MODEL_ALIASES = {"llama2-70b": "llama-2-70b", "llama2-7b": "llama-2-7b", "llama2-13b": "llama-2-13b", "llama3-8b": "llama-3-8b",
+                 "llama3.1-8b": "llama-3.1-8b", "llama3.1-70b": "llama-3.1-70b", "llama3.1-405b": "llama-3.1-405b",
+                 "mixtral-8x7b-instruct": "mixtral-8x7b"}
+PRECISION_ALIASES = {"nvfp4": "fp4", "mxfp4": "fp4", "fp16": "f16", "float16": "f16", "bfloat16": "bf16", "fp32": "f32", "w8a8": "int8"}
+
+
+def canonical(name: str, aliases: dict) -> str:
+    """A name in the catalog's spelling: lower case, '-' for '_' and spaces, MLPerf's accuracy suffixes dropped."""
+    key = re.sub(r"[_\s]+", "-", name.strip().lower())
+    key = re.sub(r"-(99|99\.9|interactive)(-99(\.9)?)?$", "", key).replace("3-1-", "3.1-")
+    return aliases.get(key, key)
+
+
 def device(name: str) -> dict:
-    if name not in devices():
+    key = canonical(name, DEVICE_ALIASES)
+    if key not in devices():
         raise did_you_mean(name, list(devices()), "hardware")
-    return devices()[name]
+    return devices()[key]
 
 
 def peak_flops(dev: dict, precision: str, prof: Profile | None = None) -> float | None:

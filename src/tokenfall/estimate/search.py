@@ -51,7 +51,7 @@ def estimate(cfg: EstimateConfig, calibration: list[Run]) -> dict:
     dev = cal.local_device() if cfg.hardware == "local" else rf.device(cfg.hardware)
     arch = architecture(cfg.model, cfg.precision)
     local_rows = cal.bench_rows(calibration, cal.local_device() if cfg.hardware != "local" else dev) if calibration else []
-    profs = cal.profiles(local_rows)
+    profs = cal.profiles(local_rows, add_rows=cfg.add_rows)
     name, why = (cfg.profile, "chosen with --profile") if cfg.profile else default_profile(dev)
     if name not in profs:
         raise did_you_mean(name, list(profs), "engine profile")

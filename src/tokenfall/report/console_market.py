@@ -105,6 +105,8 @@ def print_validation(out: Console, v: dict) -> None:
         out.print("held out, median |error| (median signed, n): " + "; ".join(
             f"{k.removeprefix('scenario=')} {x['median_abs_error']:.1%} ({x['median_error']:+.1%}, {x['n']})"
             for k, x in hs.items() if x and (k == "all" or k.startswith("scenario="))), highlight=False)
+        for u in (v.get("rows_file") or {}).get("unrepresentable", []):
+            out.print(f"  not representable: {u['id']}: {u['why']}", highlight=False)
         if v.get("rows_file", {}).get("already_fitted"):
             out.print(f"  ({v['rows_file']['already_fitted']} rows of that file are in the calibration set and were left out)", highlight=False)
     out.print(f"median absolute error in sample: {v['median_abs_error']:.1%}"

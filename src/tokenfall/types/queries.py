@@ -42,6 +42,7 @@ class EstimateConfig(Settings):
     tpot_s: float | None = Field(None, gt=0)
     calibrate: list[str] = Field(default_factory=list)  # bench runs of this machine that fit the CPU profile
     as_of: str | None = None  # ISO date: carry the profile along its family's fitted software trend to this date
+    add_rows: str | None = None  # CSV of published results (data/measurements.csv columns) fitted on as well: a newer build
 
 
 class ScaleConfig(Settings):
