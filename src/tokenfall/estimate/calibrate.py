@@ -65,7 +65,8 @@ BOUNDS = {"eta_m": (0.02, 1.0), "eta_c": (0.01, 1.0), "eta_p": (0.01, 1.0), "lay
 SLO = {("llama-2-70b", "server"): (2.0, 0.2), ("llama-2-70b", "interactive"): (0.45, 0.04),
        ("llama-3.1-405b", "server"): (6.0, 0.175), ("llama-3.1-405b", "interactive"): (4.5, 0.08),
        ("llama-3.1-8b", "server"): (2.0, 0.1), ("llama-3.1-8b", "interactive"): (0.5, 0.03),
-       ("mixtral-8x7b", "server"): (2.0, 0.2), ("deepseek-r1", "server"): (2.0, 0.08), ("deepseek-r1", "interactive"): (1.5, 0.015)}
+       ("mixtral-8x7b", "server"): (2.0, 0.2), ("deepseek-r1", "server"): (2.0, 0.08), ("deepseek-r1", "interactive"): (1.5, 0.015),
+       ("gpt-oss-120b", "server"): (3.0, 0.08), ("gpt-oss-120b", "interactive"): (2.0, 0.015)}  # gpt-oss: LoadGen mlperf.conf values
 ROUND_DATES = {"v3.1": "2023-09-11", "v4.0": "2024-03-27", "v4.1": "2024-08-28", "v5.0": "2025-04-02", "v5.1": "2025-09-09"}
 DEVICE_FAMILY = {"h100-sxm": "nvidia-hopper", "h100-pcie": "nvidia-hopper", "h200": "nvidia-hopper", "h200-nvl": "nvidia-hopper",
                  "h800": "nvidia-hopper", "b200": "nvidia-blackwell", "gb200": "nvidia-blackwell", "gb300": "nvidia-blackwell",

@@ -81,13 +81,16 @@ PRESETS = {
     "deepseek-v3": (671e9, 37e9, 61, 7168, 128, 1, 544),
     "deepseek-r1": (671e9, 37e9, 61, 7168, 128, 1, 544),
     "qwen2.5-7b": (7.62e9, 7.62e9, 28, 3584, 28, 4, 128),
+    "gpt-oss-120b": (116.8e9, 5.1e9, 36, 2880, 64, 8, 64),
     "smollm2-135m": (134.5e6, 134.5e6, 30, 576, 9, 3, 64),
 }
-MOE = {"mixtral-8x7b": (8, 2), "mixtral-8x22b": (8, 2), "qwen3-235b-a22b": (128, 8), "deepseek-v3": (256, 8), "deepseek-r1": (256, 8)}
+MOE = {"mixtral-8x7b": (8, 2), "mixtral-8x22b": (8, 2), "qwen3-235b-a22b": (128, 8), "deepseek-v3": (256, 8), "deepseek-r1": (256, 8),
+       "gpt-oss-120b": (128, 4)}
 KV_WIDTH = {"deepseek-v3": 576, "deepseek-r1": 576}
 PRESET_SOURCE = "published config.json of the model (layers, widths, heads); parameters from the model card"
 MOE_SOURCE = {"deepseek-v3": "DeepSeek-V3 report arXiv:2412.19437: 671B total, 37B activated", "mixtral-8x7b": "Mistral AI: 46.7B total, 12.9B per token",
-              "mixtral-8x22b": "Mistral AI: 141B total, 39B active", "qwen3-235b-a22b": "Qwen3 model card: 235B total, 22B activated"}
+              "mixtral-8x22b": "Mistral AI: 141B total, 39B active", "qwen3-235b-a22b": "Qwen3 model card: 235B total, 22B activated",
+              "gpt-oss-120b": "OpenAI gpt-oss model card: 116.8B total, 5.1B active per token (general knowledge, unverified here)"}
 MOE_SOURCE["deepseek-r1"] = MOE_SOURCE["deepseek-v3"]
 
 
@@ -178,7 +181,9 @@ def devices() -> dict[str, dict]:
 DEVICE_ALIASES = {"h100": "h100-sxm", "h100-sxm5": "h100-sxm", "h100-sxm-80gb": "h100-sxm", "h200-sxm": "h200", "h200-sxm-141gb": "h200",
                   "h200nvl": "h200-nvl", "b200-sxm": "b200", "b200-sxm-180gb": "b200", "gb200-186gb": "gb200", "gb200-nvl72": "gb200",
                   "gb300-nvl72": "gb300", "gb300-288gb": "gb300", "rtx-pro-6000-blackwell": "rtx-pro-6000", "rtxpro6000": "rtx-pro-6000",
-                  "arc-b60": "arc-pro-b60", "a100": "a100-80gb", "a100-sxm-80gb": "a100-80gb"}
+                  "arc-b60": "arc-pro-b60", "a100": "a100-80gb", "a100-sxm-80gb": "a100-80gb", "xeon-6980p": "xeon-6980p-2s",
+                  "2s-xeon-6980p": "xeon-6980p-2s", "epyc-9654": "epyc-9654-2s", "mi300x-192gb": "mi300x", "mi325x-256gb": "mi325x",
+                  "mi355x-288gb": "mi355x"}
 MODEL_ALIASES = {"llama2-70b": "llama-2-70b", "llama2-7b": "llama-2-7b", "llama2-13b": "llama-2-13b", "llama3-8b": "llama-3-8b",
                  "llama3.1-8b": "llama-3.1-8b", "llama3.1-70b": "llama-3.1-70b", "llama3.1-405b": "llama-3.1-405b",
                  "mixtral-8x7b-instruct": "mixtral-8x7b"}
@@ -186,9 +191,12 @@ PRECISION_ALIASES = {"nvfp4": "fp4", "mxfp4": "fp4", "fp16": "f16", "float16": "
 
 
 def canonical(name: str, aliases: dict) -> str:
-    """A name in the catalog's spelling: lower case, '-' for '_' and spaces, MLPerf's accuracy suffixes dropped."""
+    """A name in the catalog's spelling: lower case, '-' for '_' and spaces, vendor prefixes and MLPerf's accuracy
+    and chat suffixes dropped (llama2-70b-interactive-99 -> llama-2-70b, NVIDIA_H200-SXM -> h200)."""
     key = re.sub(r"[_\s]+", "-", name.strip().lower())
+    key = re.sub(r"^(nvidia|amd|intel|instinct|meta|mistralai|deepseek-ai|openai)-", "", key)
     key = re.sub(r"-(99|99\.9|interactive)(-99(\.9)?)?$", "", key).replace("3-1-", "3.1-")
+    key = re.sub(r"-(instruct|chat|hf)$", "", key)
     return aliases.get(key, key)
 
 
