@@ -1,4 +1,6 @@
-"""Serving levers inside the llama.cpp engine, on the bundled model: speculation and the prefix cache."""
+"""Serving levers inside the llama.cpp engine, on the bundled model: speculation, the prefix cache, prompt sharing."""
+
+import asyncio
 
 import pytest
 
@@ -64,3 +66,37 @@ def test_prefix_cache_serves_the_shared_prompt_prefix(smollm):
 def test_lever_options_are_validated_before_llama_cpp_sees_them(smollm):
     with pytest.raises(TokenfallError, match="256"):
         create("llamacpp", smollm, {"parallel": 250, "n_batch": 512, "prefix_cache": 10})
+
+
+def test_identical_prompts_are_prefilled_once_and_forked(smollm):
+    """share_prompts: N requests for one prompt (test-time sampling) prefill it once; each fork copies the KV and
+    samples its first token from the same logits with its own sampler."""
+    from tokenfall.types import Request
+
+    async def go(share, temperature, n=12):
+        e = create("llamacpp", smollm, {"seq_ctx": 256, "parallel": 8, "share_prompts": share})
+        await e.start()
+        prompt = "Question: what is 17 plus 25? Answer step by step. Answer:"
+
+        async def one(i):
+            text, last = "", None
+            async for ch in e.stream(Request(id=i, prompt=prompt, max_tokens=16, temperature=temperature, seed=i)):
+                text, last = text + ch.text, ch
+            return text, last
+        try:
+            out = await asyncio.gather(*[one(i) for i in range(n)])
+        finally:
+            await e.stop()
+        return out, e.busy()
+
+    plain, busy_plain = run(go(False, 0.0))
+    shared, busy_shared = run(go(True, 0.0))
+    assert [t for t, _ in shared] == [t for t, _ in plain]  # greedy: forks write what separate prefills write
+    n_prompt = shared[0][1].prompt_tokens
+    # 8 streams: the first request admitted in a wave prefills, those admitted while it does copy it (how the
+    # 12 requests split into waves depends on when each reaches the scheduler)
+    cached = [c.cached_tokens for _, c in shared]
+    assert set(cached) == {0, n_prompt} and cached.count(0) <= 4
+    assert [c.cached_tokens for _, c in plain] == [0] * 12 and busy_shared[0] < busy_plain[0] / 2
+    sampled, _ = run(go(True, 0.9))
+    assert len({t for t, _ in sampled}) > 6 and all(c.completion_tokens >= 1 for _, c in sampled)

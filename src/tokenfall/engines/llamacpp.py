@@ -56,6 +56,7 @@ class _Seq:
     store: bool = False   # keep this prompt's KV in the prefix cache once prefilled
     n_drafted: int = 0
     n_accepted: int = 0
+    followers: list = field(default_factory=list)  # identical prompts waiting for this one's prefill (share_prompts)
     utf8: object = field(default_factory=lambda: codecs.getincrementaldecoder("utf-8")(errors="replace"))
 
     @property
@@ -97,6 +98,8 @@ class LlamaCppEngine(Engine):
         speculative: Literal["none", "prompt-lookup"] = Field("none", description="draft tokens for greedy requests and verify them in one step")
         n_draft: int = Field(4, ge=1, le=16, description="max draft tokens per sequence per step")
         ngram: int = Field(3, ge=1, le=8, description="prompt lookup: tokens matched to find a draft")
+        share_prompts: bool = Field(False, description="requests with an identical prompt admitted while it is prefilled copy its "
+                                                       "KV and sample from its logits instead of prefilling it again")
 
         @model_validator(mode="after")
         def _fits(self):
@@ -261,6 +264,7 @@ class LlamaCppEngine(Engine):
         waiting: deque[_Seq] = deque()
         active: list[_Seq] = []
         cache: list[_Cached] = [_Cached(slot=o.parallel + i) for i in range(o.prefix_cache)]
+        leaders: dict[tuple, _Seq] = {}  # prompt -> the sequence prefilling it (share_prompts)
         step = 0
         while not self._stop.is_set():
             step += 1
@@ -276,13 +280,23 @@ class LlamaCppEngine(Engine):
                 seq = waiting.popleft()
                 if not seq.cancelled:
                     seq.seq_id, seq.sampler = heapq.heappop(free_ids), self._new_sampler(seq.req)
+                    key = tuple(seq.tokens) if o.share_prompts else None
+                    if key in leaders:  # the same prompt is being prefilled: fork from it when it is done
+                        leaders[key].followers.append(seq)
+                        continue
                     if o.prefix_cache:
                         self._reuse_prefix(seq, cache, step)
                     active.append(seq)
+                    if key is not None:
+                        leaders[key] = seq
             # llama_decode ran 2x slower per step when a batch's sequence ids were out of order (measured)
             active.sort(key=lambda s: s.seq_id)
             for seq in [s for s in active if s.cancelled]:
                 active.remove(seq)
+                if leaders.get(tuple(seq.tokens)) is seq:  # its followers prefill for themselves
+                    del leaders[tuple(seq.tokens)]
+                    active.extend(seq.followers)
+                    seq.followers = []
                 self._release(seq, free_ids)
             if not active:
                 continue
@@ -295,24 +309,32 @@ class LlamaCppEngine(Engine):
             self._busy[1] += dt * n_dec / n
             if rc != 0:
                 err = EngineError("decode_failed", f"llama_decode returned {rc}")
-                self._deliver([(seq, err) for seq in active])
-                for seq in active:
+                failed = active + [f for seq in active for f in seq.followers]
+                self._deliver([(seq, err) for seq in failed])
+                for seq in failed:
                     self._release(seq, free_ids)
                 active.clear()
+                leaders.clear()
                 continue
             now = time.monotonic()
             out: list[tuple[_Seq, Chunk]] = []
             for seq, idx in owners:
                 if seq.store and not seq.prefilling and seq.n_gen == 0:
                     self._store_prefix(seq, cache, step)
-                chunk = self._collect(seq, idx, now)
-                out.append((seq, chunk))
-                if chunk.finish_reason:
-                    active.remove(seq)
-                    self._release(seq, free_ids)
+                forks = self._fork(seq, leaders, free_ids) if seq.n_gen == 0 else []
+                for s_ in [seq, *forks]:  # followers sample their first token from the leader's prompt logits
+                    chunk = self._collect(s_, idx, now)
+                    out.append((s_, chunk))
+                    if s_ is not seq and not chunk.finish_reason:
+                        active.append(s_)
+                    if chunk.finish_reason:
+                        if s_ is seq:
+                            active.remove(seq)
+                        self._release(s_, free_ids)
             self._deliver(out)
-        self._deliver([(seq, EngineError("engine_stopped", "engine stopped")) for seq in active + list(waiting)])
-        for seq in active:
+        parked = [f for seq in active for f in seq.followers]
+        self._deliver([(seq, EngineError("engine_stopped", "engine stopped")) for seq in active + parked + list(waiting)])
+        for seq in active + parked:
             self._release(seq, free_ids)
 
     def _compose(self, active: list[_Seq], b) -> tuple[int, list[tuple[_Seq, int]]]:
@@ -368,6 +390,22 @@ class LlamaCppEngine(Engine):
         end = dict(prompt_tokens=len(seq.tokens), completion_tokens=seq.n_gen, cached_tokens=seq.cached,
                    draft_tokens=seq.n_drafted, draft_accepted=seq.n_accepted) if finish else {}
         return Chunk(t=now, text=text, n_tokens=emitted, finish_reason=finish, **end)
+
+    def _fork(self, seq: _Seq, leaders: dict, free_ids: list[int]) -> list[_Seq]:
+        """``seq`` just finished its prompt: give each live follower a copy of its KV (the prompt, prefilled once)."""
+        if leaders.get(tuple(seq.tokens)) is not seq:
+            return []
+        del leaders[tuple(seq.tokens)]
+        live = []
+        for f in seq.followers:
+            if f.cancelled:
+                self._release(f, free_ids)
+                continue
+            self._ll.llama_memory_seq_cp(self._mem, seq.seq_id, f.seq_id, -1, -1)
+            f.n_past = f.cached = len(f.tokens)
+            live.append(f)
+        seq.followers = []
+        return live
 
     def _draft(self, seq: _Seq, room: int) -> list[int]:
         """Prompt lookup: the tokens that followed the latest earlier occurrence of the sequence's last
