@@ -1,0 +1,1 @@
+"""Test-time compute: sample many answers per problem and pick one; what each point of accuracy costs."""
