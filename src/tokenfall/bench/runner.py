@@ -138,6 +138,8 @@ def run_level_processes(processes: int, engine: str, model, options: dict, reque
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
+    from tokenfall import spawn
+
     k = min(processes, load.concurrency) if load.mode == "concurrency" else processes
     total = load.requests
     offsets = None if load.mode == "concurrency" else arrivals(load, total if total is not None else int(load.rate * load.duration_s) + 1)
@@ -151,7 +153,7 @@ def run_level_processes(processes: int, engine: str, model, options: dict, reque
                 "max_concurrency": None if load.max_concurrency is None else max(1, load.max_concurrency // k)})
             if share.requests == 0:
                 continue
-            jobs.append(pool.submit(_process_main, dict(
+            jobs.append(spawn.submit(pool, _process_main, dict(
                 engine=engine, model=model, options=options, requests=requests, load=share, level=level,
                 timeout_s=timeout_s, warmup=warmup, t0=t0, offsets=None if offsets is None else offsets[i::k],
                 first_id=i, stride=k)))

@@ -92,8 +92,10 @@ def isolated_bench(config: BenchConfig, db: str | None) -> Run:
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
+    from tokenfall import spawn
+
     with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as pool:
-        out = pool.submit(_bench_child, config.model_dump_json(), db).result()
+        out = spawn.submit(pool, _bench_child, config.model_dump_json(), db).result()
     if out.startswith("\x00"):
         raise TokenfallError(out[1:])
     return Run.model_validate_json(out)
