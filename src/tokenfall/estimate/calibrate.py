@@ -260,13 +260,10 @@ def fit_all(rows: list[dict]) -> dict[str, rf.Profile]:
         mine = [r for r in rows if r["family"] == f]
         if mine:
             errs = [abs(rf.relative_error(predict(r, p), r["measured_tok_s"])) for r in mine]
+            newest = max(mine, key=lambda r: r.get("date") or "")
             out[f] = p.model_copy(update={"fitted_on": len(mine), "error": statistics.median(errs),
-                                          "version": _newest(mine)["version"] if _newest(mine).get("version") else p.version})
+                                          "version": newest.get("version") or p.version})
     return out
-
-
-def _newest(rows: list[dict]) -> dict:
-    return max(rows, key=lambda r: r.get("date") or "")
 
 
 def versions(rows: list[dict], fam: dict[str, rf.Profile]) -> list[dict]:

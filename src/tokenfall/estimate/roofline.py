@@ -226,12 +226,6 @@ def fits(arch: Arch, dev: dict, batch: int, context: float, g: int = 1, usable: 
             "kv_gb": batch * context * arch.kv_per_token / 1e9}
 
 
-def max_batch(arch: Arch, dev: dict, context: float, g: int = 1, usable: float = 0.9) -> int:
-    """Sequences whose KV cache fits beside the weights (paged KV: each holds its mean context)."""
-    free = g * dev["memory_gb"] * 1e9 * usable - arch.weight_bytes
-    return max(0, int(free // (context * arch.kv_per_token)))
-
-
 def _comm(arch: Arch, dev: dict, tokens: float, g: int) -> float:
     """Tensor parallel: two ring all-reduces of the activations per layer, plus 8 µs latency each (llm-analysis)."""
     if g <= 1:
@@ -347,9 +341,9 @@ def _load_at_p99_wait(service: float, budget: float) -> float:
     return lo
 
 
-def batches(prof: Profile, cap: int | None = None) -> list[int]:
-    """Candidate batches: powers of two and their midpoints up to the profile's cap (and ``cap``)."""
-    top = min(prof.max_batch, cap) if cap is not None else prof.max_batch
+def batches(prof: Profile) -> list[int]:
+    """Candidate batches of the closed-loop sweep: powers of two and their midpoints up to the profile's cap."""
+    top = prof.max_batch
     out, b = [], 1
     while b <= top:
         out.append(b)
