@@ -43,6 +43,12 @@ CREATE TABLE IF NOT EXISTS artifacts (
 """,
     # the optimize lab and `runs` list runs of one kind, newest first
     "CREATE INDEX IF NOT EXISTS runs_kind_created ON runs (kind, created);",
+    # results a run keeps one item at a time (a ttc run's problems), so an interrupted run resumes where it stopped
+    """
+CREATE TABLE IF NOT EXISTS items (
+    run_id TEXT NOT NULL REFERENCES runs(id), key TEXT NOT NULL, record TEXT NOT NULL, PRIMARY KEY (run_id, key)
+);
+""",
 ]
 VERSION = len(MIGRATIONS)
 
@@ -156,6 +162,31 @@ class Ledger:
             self.db.executemany(
                 "INSERT OR REPLACE INTO requests (run_id, level, idx, warmup, record) VALUES (?,?,?,?,?)",
                 [(run_id, r.level, r.idx, int(r.warmup), r.model_dump_json()) for r in records])
+
+    def add_item(self, run_id: str, key: str, record: str) -> None:
+        """One completed unit of a run (JSON), committed at once: an interruption keeps it."""
+        with self._write():
+            self.db.execute("INSERT OR REPLACE INTO items (run_id, key, record) VALUES (?,?,?)", (run_id, key, record))
+
+    def items(self, run_id: str) -> dict[str, str]:
+        return {r["key"]: r["record"] for r in self.db.execute("SELECT key, record FROM items WHERE run_id=?", (run_id,))}
+
+    def resume(self, kind: str, config: dict, model_sha256: str | None = None) -> str | None:
+        """The newest run of ``kind`` with exactly this config (finished or not) and, given, of the model file with
+        this sha256, marked running again under this process with its items kept: what is missing is added, what
+        is there is re-read, never redone. None when there is none."""
+        for r in self.db.execute("SELECT id, config, fingerprint FROM runs WHERE kind=? AND status != 'running' "
+                                 "ORDER BY created DESC", (kind,)).fetchall():
+            fp = json.loads(r["fingerprint"] or "{}")
+            if model_sha256 is not None and (fp.get("model") or {}).get("sha256") != model_sha256:
+                continue
+            if json.loads(r["config"]) == json.loads(json.dumps(config)):
+                fp = fp | {"process": _process()}
+                with self._write():
+                    self.db.execute("UPDATE runs SET status='running', finished=NULL, fingerprint=? WHERE id=?",
+                                    (json.dumps(fp), r["id"]))
+                return r["id"]
+        return None
 
     def finish(self, run_id: str, status: str, summary: Summary | None) -> None:
         """The run's outcome, stored as the JSON of its typed summary."""

@@ -19,18 +19,33 @@ def test_pass_at_k_is_the_without_replacement_probability():
         curves.pass_at_k(5, 1, 6)
 
 
-def test_votes_and_ties():
-    assert curves.vote(["4", "4", "5"], [True, True, False]) == 1.0
-    assert curves.vote(["4", "5", None, None], [True, False, False, False]) == 0.5  # a tie: half credit
-    assert curves.vote([None, None], [False, False]) == 0.0
+def test_selection_credits_and_ties():
+    at = lambda *a, **kw: curves.select_at_k(*a, **kw)  # noqa: E731
+    assert at(["4", "4", "5"], [True, True, False], 3)["majority"] == 1.0
+    assert at(["4", "5", None, None], [True, False, False, False], 4)["majority"] == 0.5  # a tie: half credit
+    assert at([None, None], [False, False], 2)["majority"] == 0.0
     # weighted: one confident right answer beats two unsure wrong ones
-    assert curves.vote(["4", "5", "5"], [True, False, False], weights=[3.0, 1.0, 1.0]) == 1.0
+    assert at(["4", "5", "5"], [True, False, False], 3, weights=[3.0, 1.0, 1.0])["weighted"] == 1.0
+    # verifier: the highest-scored answer; early stopping: the first accepted sample, in order
+    r = at(["5", "4", "5"], [False, True, False], 3, scores={"4": 0.9, "5": 0.6}, accept=0.5)
+    assert r["verifier"] == 1.0 and r["distinct"] == 2
+    assert r["early"] == 0.0 and r["early_used"] == 1 and r["early_distinct"] == 1
+    r = at(["5", "4"], [False, True], 2, scores={"4": 0.4, "5": 0.3}, accept=0.5)  # nothing accepted: the best of all
+    assert r["early"] == 1.0 and r["early_used"] == 2
+
+
+def test_selection_over_subsets_matches_enumeration():
     answers, correct = ["4", "5", "5", "4", "4"], [True, False, False, True, True]
-    exact = [curves.vote([answers[i] for i in s], [correct[i] for i in s]) for s in itertools.combinations(range(5), 3)]
-    mc = curves.vote_at_k(answers, correct, 3, draws=4000, seed=1)
-    assert mc == pytest.approx(sum(exact) / len(exact), abs=0.03)
-    assert curves.vote_at_k(answers, correct, 5) == 1.0
-    assert curves.vote_at_k(answers, correct, 3, seed=7) == curves.vote_at_k(answers, correct, 3, seed=7)  # seeded
+    scores = {"4": 0.3, "5": 0.8}
+    subsets = list(itertools.combinations(range(5), 3))
+    exact = [curves.select_at_k([answers[i] for i in s], [correct[i] for i in s], 3, scores=scores) for s in subsets]
+    mc = curves.select_at_k(answers, correct, 3, scores=scores, draws=4000, seed=1)
+    for key in ("majority", "verifier", "distinct"):
+        assert mc[key] == pytest.approx(sum(e[key] for e in exact) / len(exact), abs=0.03)
+    assert curves.select_at_k(answers, correct, 5)["majority"] == 1.0
+    assert curves.select_at_k(answers, correct, 3, seed=7) == curves.select_at_k(answers, correct, 3, seed=7)  # seeded
+    with pytest.raises(ValueError, match="1 <= k <= n"):
+        curves.select_at_k(answers, correct, 6)
 
 
 def test_bootstrap_interval_over_problems():

@@ -28,12 +28,17 @@ def artifacts(db: str | None = None) -> list[dict]:
 
 
 def export(run_id: str, fmt: str, db: str | None = None) -> str:
-    """A run as one JSON document (run + raw records) or as CSV of per-request records."""
+    """A run as one JSON document (run + raw records, and the items a ttc run stores: every problem's samples) or as
+    CSV of per-request records."""
     with Ledger(db) as ledger:
         run = ledger.run(run_id)
         records = ledger.requests(run.id)
+        items = ledger.items(run.id)
     if fmt == "json":
-        return json.dumps({"run": run.model_dump(mode="json"), "requests": [r.model_dump() for r in records]}, indent=2)
+        doc = {"run": run.model_dump(mode="json"), "requests": [r.model_dump() for r in records]}
+        if items:
+            doc["items"] = {k: json.loads(v) for k, v in sorted(items.items())}
+        return json.dumps(doc, indent=2)
     if fmt == "csv":
         buf = io.StringIO()
         fields = [f for f in RequestRecord.model_fields if f != "token_times"] + ["n_token_times"]

@@ -56,6 +56,14 @@ def show(ctx, run_id, as_json):
     if run.kind == "eval":
         console.print_eval(out, run)
         return
+    if run.kind == "ttc":
+        if run.summary is None:
+            out.print(f"ttc run {run.id} is {run.status}: no curves yet (rerun its command to continue it)", highlight=False)
+        else:
+            from tokenfall.report import ttc
+
+            ttc.print_ttc(out, run)
+        return
     console.print_bench(out, run)
     console.print_bench_details(out, run)
     console.print_quality(out, quality)

@@ -69,11 +69,16 @@ def per_million(usd_per_hour: float, tokens_per_s: float) -> float | None:
     return None if tokens_per_s <= 0 else usd_per_hour / (tokens_per_s * 3600.0) * 1e6
 
 
+def hourly(p: Pricing) -> float:
+    """$ per hour of use: the hardware's price plus energy (unless inside it), over the utilisation."""
+    return (p.usd_per_hour + (0.0 if p.includes_energy else p.watts / 1000.0 * p.usd_per_kwh)) / p.utilisation
+
+
 def price(p: Pricing, input_tps: float, output_tps: float, prefill_share: float, run_id: str | None = None,
           share_from: str = "per request: time to first token vs decoding") -> Cost:
     """Cost per million input/output/blended tokens for one measured steady state."""
     energy_usd_h = p.watts / 1000.0 * p.usd_per_kwh
-    hour = (p.usd_per_hour + (0.0 if p.includes_energy else energy_usd_h)) / p.utilisation
+    hour = hourly(p)
     cin = per_million(hour * prefill_share, input_tps)
     cout = per_million(hour * (1.0 - prefill_share), output_tps)
     blended = None if cin is None or cout is None else (3 * cin + cout) / 4

@@ -121,6 +121,7 @@ class LlamaCppEngine(Engine):
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._busy = [0.0, 0.0]  # llama_decode seconds spent on prompt tokens, on decoded tokens
+        self.prefilled = 0  # prompt tokens computed (not copied from a cache or a shared prompt) since start
         self._model = None
         # request id -> [(token, float16 logits it was chosen from)] for the ids set up in it: how quality.served
         # grades the served path (every emitted token's full distribution, at the serving settings)
@@ -245,7 +246,7 @@ class LlamaCppEngine(Engine):
             ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_greedy())
         else:
             ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_top_k(40))
-            ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_top_p(0.95, 1))
+            ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_top_p(req.top_p, 1))
             ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_temp(req.temperature))
             ll.llama_sampler_chain_add(chain, ll.llama_sampler_init_dist(req.seed & 0xFFFFFFFF))
         return chain
@@ -362,6 +363,7 @@ class LlamaCppEngine(Engine):
                         owners.append((seq, n))
                     n += 1
                 seq.n_past += take
+                self.prefilled += take
                 room -= take
         b.n_tokens = n
         return n, owners
@@ -369,8 +371,9 @@ class LlamaCppEngine(Engine):
     def _collect(self, seq: _Seq, idx: int, now: float) -> Chunk:
         """The tokens one sequence gained this step (a sampled one, or accepted drafts), as a chunk; its finish
         reason is set when it stopped (end of generation unless ignored, or max_tokens)."""
-        text, finish, emitted = "", None, 0
-        for tok in self._accept(seq, idx):
+        text, finish, emitted, logprob = "", None, 0, 0.0
+        for tok, lp in self._accept(seq, idx):
+            logprob += lp
             emitted += 1
             seq.n_gen += 1
             seq.last = tok
@@ -389,7 +392,7 @@ class LlamaCppEngine(Engine):
             self._ll.llama_memory_seq_rm(self._mem, seq.seq_id, len(seq.tokens) + seq.n_gen - 1, -1)
         end = dict(prompt_tokens=len(seq.tokens), completion_tokens=seq.n_gen, cached_tokens=seq.cached,
                    draft_tokens=seq.n_drafted, draft_accepted=seq.n_accepted) if finish else {}
-        return Chunk(t=now, text=text, n_tokens=emitted, finish_reason=finish, **end)
+        return Chunk(t=now, text=text, n_tokens=emitted, finish_reason=finish, logprob=logprob if seq.req.logprobs else None, **end)
 
     def _fork(self, seq: _Seq, leaders: dict, free_ids: list[int]) -> list[_Seq]:
         """``seq`` just finished its prompt: give each live follower a copy of its KV (the prompt, prefilled once)."""
@@ -422,16 +425,23 @@ class LlamaCppEngine(Engine):
         return []
 
     def _accept(self, seq: _Seq, idx: int):
-        """Greedy verification: yield the sampled token at each position while it matches the draft
-        before it; the first mismatch is still the token plain decoding would write."""
+        """Greedy verification: yield the sampled token at each position (with its log-probability under the
+        model when asked) while it matches the draft before it; the first mismatch is still the token plain
+        decoding would write."""
         ll = self._ll
         seq.n_drafted += len(seq.drafts)
+        kept = self.capture.get(seq.req.id)
         for k in range(len(seq.drafts) + 1):
             tok = ll.llama_sampler_sample(seq.sampler, self._ctx, idx + k)
-            if (kept := self.capture.get(seq.req.id)) is not None:
+            lp = 0.0
+            if kept is not None or seq.req.logprobs:
                 row = np.ctypeslib.as_array(ll.llama_get_logits_ith(self._ctx, idx + k), shape=(self.tokenizer.n_vocab,))
-                kept.append((tok, row.astype(np.float16)))
-            yield tok
+                if kept is not None:
+                    kept.append((tok, row.astype(np.float16)))
+                if seq.req.logprobs:
+                    top = row.max()
+                    lp = float(row[tok] - top - np.log(np.exp(row - top).sum()))
+            yield tok, lp
             if k == len(seq.drafts) or tok != seq.drafts[k]:
                 return
             seq.n_accepted += 1
@@ -439,7 +449,8 @@ class LlamaCppEngine(Engine):
     def _reuse_prefix(self, seq: _Seq, cache: list[_Cached], step: int) -> None:
         """Start ``seq`` from the cached prompt sharing the longest prefix with it (at least prefix_min
         tokens; its last prompt token is always computed, for the logits). Across KV streams llama.cpp
-        copies whole streams, so the copy is trimmed to the shared prefix afterwards."""
+        copies whole streams, so the copy is trimmed to the shared prefix afterwards. The prompt is stored
+        once prefilled unless the hit covered all but fewer than prefix_min of its tokens."""
         ll, o = self._ll, self.opts
         best, shared = None, 0
         for c in cache:
@@ -454,6 +465,9 @@ class LlamaCppEngine(Engine):
         ll.llama_memory_seq_rm(self._mem, seq.seq_id, shared, -1)
         seq.n_past = seq.cached = shared
         best.used = step
+        # a prompt that extends the hit by a useful length is kept too (a problem after its few-shot prefix, which
+        # its samples' verifications then share)
+        seq.store = len(seq.tokens) - shared >= o.prefix_min
 
     def _store_prefix(self, seq: _Seq, cache: list[_Cached], step: int) -> None:
         """Keep a just-prefilled prompt in the least recently used cache slot."""

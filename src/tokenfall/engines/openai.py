@@ -79,6 +79,10 @@ class OpenAIEngine(Engine):
     def _body(self, req: Request) -> tuple[str, dict]:
         body: dict = {"model": self.model_info.name, "max_tokens": req.max_tokens, "temperature": req.temperature,
                       "seed": req.seed, "stream": True, "stream_options": {"include_usage": True}}
+        if req.temperature > 0:
+            body["top_p"] = req.top_p
+        if req.logprobs:
+            body["logprobs"] = True if self.opts.endpoint == "chat" or req.chat else 1
         if self.opts.pin_output and req.ignore_eos:
             body.update(ignore_eos=True, min_tokens=req.max_tokens)
         if self.opts.endpoint == "chat" or req.chat:
@@ -108,14 +112,16 @@ class OpenAIEngine(Engine):
                         raise EngineError("malformed_sse", str(e)) from e
                     if obj.get("error"):  # the server failed after its 200: vLLM, TGI, SGLang send this event
                         raise EngineError("stream_error", _error_text(obj["error"]))
-                    text, finish = "", None
+                    text, finish, logprob = "", None, None
                     if choices:
                         c = choices[0]
                         text = c.get("text") or (c.get("delta") or {}).get("content") or ""
                         finish = c.get("finish_reason")
+                        logprob = _logprob(c.get("logprobs")) if request.logprobs else None
                     is_token = bool(text) or (bool(choices) and finish is None and "role" not in (choices[0].get("delta") or {}))
                     yield Chunk(t=t, text=text, n_tokens=1 if is_token else 0, finish_reason=finish,
-                                prompt_tokens=usage.get("prompt_tokens"), completion_tokens=usage.get("completion_tokens"))
+                                prompt_tokens=usage.get("prompt_tokens"), completion_tokens=usage.get("completion_tokens"),
+                                cached_tokens=((usage.get("prompt_tokens_details") or {}).get("cached_tokens")), logprob=logprob)
                 if not done:
                     raise EngineError("stream_ended", "stream closed before [DONE]")
         except TimeoutError as e:
@@ -133,3 +139,13 @@ def _error_text(error) -> str:
     if isinstance(error, dict):
         return str(error.get("message") or error)[:200]
     return str(error)[:200]
+
+
+def _logprob(lp) -> float | None:
+    """Sum of a chunk's token log-probabilities: chat's {"content": [{"logprob": ..}]} or completions'
+    {"token_logprobs": [..]}."""
+    if not isinstance(lp, dict):
+        return None
+    vals = [t.get("logprob") for t in lp.get("content") or [] if isinstance(t, dict)] or lp.get("token_logprobs") or []
+    vals = [v for v in vals if isinstance(v, (int, float))]
+    return float(sum(vals)) if vals else None

@@ -157,12 +157,12 @@ def extract(text: str) -> str | None:
     for pat in (r"####\s*(" + _NUMBER.pattern + ")", r"answer is\s*:?\s*(" + _NUMBER.pattern + ")"):
         m = re.search(pat, text, re.I)
         if m:
-            return _norm(m.group(1))
+            return normalise(m.group(1))
     nums = _NUMBER.findall(text)
-    return _norm(nums[-1]) if nums else (text.strip() or None)
+    return normalise(nums[-1]) if nums else (text.strip() or None)
 
 
-def _norm(s: str) -> str:
+def normalise(s: str) -> str:
     s = s.replace(",", "").replace("$", "").strip().rstrip(".")
     try:
         v = float(s)
@@ -180,7 +180,7 @@ def grade_gen(task: Task, outputs: list[str]) -> tuple[np.ndarray, dict[str, flo
     for (_, answer), out in zip(task.items, outputs):
         for stop in task.stops:
             out = out.split(stop)[0]
-        ok.append(extract(out) == _norm(answer))
+        ok.append(extract(out) == normalise(answer))
     return np.asarray(ok), {"exact_match": float(np.mean(ok))}
 
 

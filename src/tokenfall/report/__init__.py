@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from tokenfall.errors import TokenfallError
+from tokenfall.report import ttc
 from tokenfall.types import OptimizeSummary, Point, Run
 
 
@@ -119,7 +120,8 @@ def _plotly_figure(c: dict) -> dict:
         if c["kind"] == "bar":
             fig.add_trace(go.Bar(name=sr["name"], x=sr["x"], y=sr["y"], text=sr["text"], textposition="outside", cliponaxis=False))
         else:
-            fig.add_trace(go.Scatter(name=sr["name"], x=sr["x"], y=sr["y"], text=sr["text"], mode=sr["mode"],
+            err = {"type": "data", "array": sr["err_plus"], "arrayminus": sr["err"], "visible": True} if "err" in sr else None
+            fig.add_trace(go.Scatter(name=sr["name"], x=sr["x"], y=sr["y"], text=sr["text"], mode=sr["mode"], error_y=err,
                                      marker={"size": sr.get("size", 8)}, hovertemplate="%{text}<br>x=%{x:.4g}, y=%{y:.4g}"))
     fig.update_layout(title=c["title"], xaxis_title=c["x"], yaxis_title=c["y"], template="plotly_white", height=420,
                       margin={"t": 60, "b": 60, "l": 70, "r": 20})
@@ -143,12 +145,17 @@ def _png(c: dict, path: Path) -> None:
             for b_, t in zip(bars, sr["text"]):
                 ax.annotate(t.split(" · ")[0], (b_.get_x() + b_.get_width() / 2, b_.get_height()), ha="center", va="bottom", fontsize=8)
         else:
-            style = "-o" if "lines" in sr["mode"] else "o"
-            ax.plot(sr["x"], sr["y"], style, label=sr["name"], markersize=sr.get("size", 6) * 0.8)
+            style = ("-o" if "markers" in sr["mode"] else "-") if "lines" in sr["mode"] else "o"
+            if "err" in sr:
+                ax.errorbar(sr["x"], sr["y"], yerr=[sr["err"], sr["err_plus"]], fmt=style, label=sr["name"],
+                            markersize=sr.get("size", 6) * 0.8, capsize=2, linewidth=1)
+            else:
+                ax.plot(sr["x"], sr["y"], style, label=sr["name"], markersize=sr.get("size", 6) * 0.8)
     if c.get("log_y"):
         ax.set_yscale("log")
     if c.get("log_x"):
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())  # minor labels on a short log axis overlap
     if c["kind"] != "bar":
         ax.legend(fontsize=8)
     ax.set_title(c["title"], fontsize=10)
@@ -184,6 +191,8 @@ def sections(run: Run) -> list[tuple[str, list[str], list[list]]]:
     s = run.summary
     if run.kind == "optimize" and s is not None and s.baseline:
         return _optimize_sections(s)
+    if run.kind == "ttc" and s is not None:
+        return ttc.sections(run)
     if run.kind == "bench":
         return [(f"bench run {run.id}", ["level", "ok/fail", "out tok/s", "TTFT p50 ms", "TPOT p50 ms", "$/M in", "$/M out"],
                  [[lv.label, f"{lv.requests_ok}/{lv.requests_failed}", _g(lv.output_tokens_per_s), _g((lv.ttft_s.p50 or 0) * 1e3),
@@ -313,7 +322,9 @@ def render(runs: list[Run], out_dir: str | Path) -> dict:
                     line = f"Chosen: {config_text(s.chosen)} (bench run {s.chosen.bench_run})"
                     body.append(f"<p>{html.escape(line)}</p>")
                     md += [line, ""]
-                for c in charts(s, (run.config.get("gate") or {}).get("max_kld")):
+            if (run.kind == "optimize" and s is not None and s.baseline) or (run.kind == "ttc" and s is not None):
+                made = ttc.charts(run) if run.kind == "ttc" else charts(s, (run.config.get("gate") or {}).get("max_kld"))
+                for c in made:
                     cid = f"{run.id}-{c['id']}"
                     specs.append((cid, _plotly_figure(c)))
                     body.append(f"<div class='chart' id='{html.escape(cid)}'></div>")

@@ -12,6 +12,7 @@ from tokenfall.types.search import (
     SubRun, TaskQuality,
 )
 from tokenfall.types.queries import CurveConfig, EstimateConfig, ScaleConfig
+from tokenfall.types.ttc import Comparison, Problem, Searched, TtcConfig, TtcPoint, TtcSummary
 from tokenfall.types.run import SUMMARY, Run, Summary
 
 __all__ = [
@@ -20,4 +21,5 @@ __all__ = [
     "MAX_CONCURRENCY", "MAX_REQUESTS", "MAX_TOKENS", "Model", "ModelInfo", "OptimizeConfig", "OptimizeSummary",
     "Paired", "Point", "PriceSpec", "Pricing", "Prompts", "Quality", "Ratio", "Request", "RequestRecord", "Run", "SUMMARY", "Summary",
     "ScaleConfig", "Settings", "Slo", "Speculative", "Step", "SubRun", "TaskQuality", "TaskResult", "TaskSpec",
+    "Comparison", "Problem", "Searched", "TtcConfig", "TtcPoint", "TtcSummary",
 ]

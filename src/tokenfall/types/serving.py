@@ -42,8 +42,10 @@ class Request(Model):
     max_tokens: int = 32
     ignore_eos: bool = True
     temperature: float = 0.0
+    top_p: float = Field(0.95, gt=0, le=1)
     seed: int = 0
     chat: bool = False
+    logprobs: bool = False  # report each token's log-probability under the model (temperature 1, untruncated)
 
 
 class Chunk(Model):
@@ -58,6 +60,7 @@ class Chunk(Model):
     draft_tokens: int | None = None    # speculative tokens proposed / accepted, on the final chunk
     draft_accepted: int | None = None
     finish_reason: str | None = None
+    logprob: float | None = None  # sum over this chunk's tokens, when the request asked for logprobs
 
 
 class RequestRecord(Model):
