@@ -16,6 +16,15 @@ def _k(p: TtcPoint) -> str:
     return f"{p.k} tok" if p.strategy in ("beam", "mcts") else str(p.k)
 
 
+HEAD = ("strategy", "k", "accuracy", "95% interval", "tokens", "engine s", "$ / problem", "$ / solved")
+
+
+def _row(p: TtcPoint) -> list[str]:
+    """One point as the console table and the report show it (the report without $ / solved)."""
+    return [LABELS.get(p.strategy, p.strategy), _k(p), f"{p.acc:.1%}", f"{p.lo:.1%}–{p.hi:.1%}", f"{p.tokens:,.0f}",
+            f"{p.seconds:.3g}", f"{p.usd:.3g}", f"{p.usd / p.acc:.3g}" if p.acc > 0 else "-"]
+
+
 def statements(run: Run) -> list[str]:
     """What the curves say, in numbers that trace to this run."""
     s: TtcSummary = run.summary
@@ -61,11 +70,10 @@ def statements(run: Run) -> list[str]:
 def print_ttc(out: Console, run: Run) -> None:
     s: TtcSummary = run.summary
     t = Table(title=f"ttc run {run.id}: accuracy vs spend per problem", title_justify="left")
-    for col in ("strategy", "k", "accuracy", "95% interval", "tokens", "engine s", "$ / problem", "$ / solved"):
+    for col in HEAD:
         t.add_column(col, justify="left" if col == "strategy" else "right")
     for p in s.points:
-        t.add_row(LABELS.get(p.strategy, p.strategy), _k(p), f"{p.acc:.1%}", f"{p.lo:.1%}–{p.hi:.1%}", f"{p.tokens:,.0f}",
-                  f"{p.seconds:.3g}", f"{p.usd:.3g}", f"{p.usd / p.acc:.3g}" if p.acc > 0 else "-")
+        t.add_row(*_row(p))
     out.print(t)
     for line in statements(run):
         out.print(line, highlight=False, markup=False)
@@ -110,8 +118,6 @@ def charts(run: Run) -> list[dict]:
 
 def sections(run: Run) -> list[tuple[str, list[str], list[list]]]:
     s: TtcSummary = run.summary
-    rows = [[LABELS.get(p.strategy, p.strategy), _k(p), f"{p.acc:.1%}", f"{p.lo:.1%}–{p.hi:.1%}", f"{p.tokens:,.0f}", f"{p.seconds:.3g}",
-             f"{p.usd:.3g}"] for p in s.points]
-    return [(f"ttc run {run.id}: {s.task}", ["strategy", "k", "accuracy", "95% interval", "tokens", "engine s", "$ / problem"], rows),
+    return [(f"ttc run {run.id}: {s.task}", list(HEAD[:-1]), [_row(p)[:-1] for p in s.points]),
             ("what the curves say", ["", ""], [[str(i + 1), line] for i, line in enumerate(statements(run))]),
             ("assumptions", ["", ""], [[str(i + 1), a] for i, a in enumerate(s.assumptions)])]

@@ -3,6 +3,7 @@ problem stored as it completes, so a rerun of the same config continues where an
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Callable
 
@@ -53,8 +54,7 @@ def run(config: TtcConfig, problems: Problems, model: ModelInfo, ledger: Ledger,
         run_id = ledger.new_run("ttc", stored_config, models.run_fingerprint(model, config.engine))
     opts = engine_options(config, problems, model, config.n)
     ledger.set_engine(run_id, {"name": config.engine, "options": opts, "model": model.model_dump()})
-    kept = ledger.items(run_id)
-    done: dict[str, str] = dict(kept)
+    done = ledger.items(run_id)
     status = "failed"
     try:
         loop.run(_work(config, problems, model, opts, ledger, run_id, done, progress, verifier, vs))
@@ -81,8 +81,12 @@ async def _started(engine: str, model: ModelInfo, options: dict) -> Engine:
 async def _work(config: TtcConfig, problems: Problems, model: ModelInfo, opts: dict, ledger: Ledger, run_id: str,
                 done: dict, progress: Progress, verifier: ModelInfo | None, vs: ModelInfo | None) -> None:
     def keep(key: str, record) -> None:
-        ledger.add_item(run_id, key, record.model_dump_json())
         done[key] = record.model_dump_json()
+        ledger.add_item(run_id, key, done[key])
+
+    draw = functools.partial(sampling.sample, max_tokens=config.max_tokens, temperature=config.temperature,
+                             top_p=config.top_p, seed=config.seed, stops=problems.stops, extract=problems.extract,
+                             same=problems.same)  # the same sampling for both models
 
     todo = [i for i in range(len(problems.items)) if f"p:{i}" not in done]
     targets = list(range(min(len(problems.items), config.search_problems or len(problems.items))))
@@ -97,9 +101,7 @@ async def _work(config: TtcConfig, problems: Problems, model: ModelInfo, opts: d
         progress.level(f"sampling {config.n} per problem", len(todo))
         for i in todo:
             prompt, answer = problems.items[i]
-            p = await sampling.sample(eng, i, prompt, answer, config.n, max_tokens=config.max_tokens,
-                                      temperature=config.temperature, top_p=config.top_p, seed=config.seed, stops=problems.stops,
-                                      extract=problems.extract, same=problems.same)
+            p = await draw(eng, i, prompt, answer, config.n)
             if config.extract and config.n >= 4 and not any(a is not None for a in p.answers):
                 raise TokenfallError(f"--extract '{config.extract}' matched none of the {config.n} answers to problem {i} "
                                      f"(one was {p.texts[0][:60]!r}); fix the pattern (group 1 is the answer)")
@@ -140,9 +142,7 @@ async def _work(config: TtcConfig, problems: Problems, model: ModelInfo, opts: d
             try:
                 for i in left:
                     prompt, answer = problems.items[i]
-                    p = await sampling.sample(big, i, prompt, answer, config.vs_n, max_tokens=config.max_tokens,
-                                              temperature=config.temperature, top_p=config.top_p, seed=config.seed,
-                                              stops=problems.stops, extract=problems.extract, same=problems.same)
+                    p = await draw(big, i, prompt, answer, config.vs_n)
                     keep(f"vs:{i}", p)
                     progress.request_done()
             finally:
