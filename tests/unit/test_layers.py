@@ -8,7 +8,7 @@ PKG = Path(__file__).resolve().parents[2] / "src" / "tokenfall"
 # bench (a run's $/M) and estimate (a roofline's $/M) need, and L3 siblings may not import each other
 LAYER = {"types": 0, "errors": 0, "__init__": 0, "registry": 1, "store": 1, "spawn": 1, "fingerprint": 1, "loop": 1, "files": 1, "progress": 1,
          "mockserver": 2, "models": 2, "engines": 2, "workloads": 2, "cost": 2,
-         "bench": 3, "quality": 3, "levers": 3, "market": 3, "estimate": 3, "ttc": 3,
+         "bench": 3, "quality": 3, "levers": 3, "market": 3, "estimate": 3, "ttc": 3, "routing": 3,
          "optimize": 4, "report": 4, "api": 4, "cli": 5, "__main__": 5}
 NEVER = {("optimize", "api"), ("report", "api"), ("optimize", "report")}  # L4 rooms that reach capabilities directly
 

@@ -13,9 +13,11 @@ from tokenfall.api.levers import apply_lever, artifact_dir, distill, pull, quant
 from tokenfall.api.market import curve, margin, train_cost
 from tokenfall.api.measure import bench, evaluate, quality_of
 from tokenfall.api.search import optimize
+from tokenfall.api.route import route
+from tokenfall.api.specialize import specialize
 from tokenfall.api.ttc import ttc
 from tokenfall.progress import Progress
 
 __all__ = ["Progress", "apply_lever", "artifact_dir", "artifacts", "bench", "curve", "distill", "estimate", "evaluate", "export",
-           "margin", "optimize", "pull", "quality_of", "quantize_sweep", "report", "runs", "scale", "show", "train_cost", "ttc",
+           "margin", "optimize", "pull", "quality_of", "quantize_sweep", "report", "route", "runs", "scale", "show", "specialize", "train_cost", "ttc",
            "validate_estimates"]

@@ -101,6 +101,8 @@ class _Levels:
             requests = prompt_sets.build(n_unique, config.prompts, tok)
             for level, load in enumerate(config.loads):
                 self.done.append(await self.one(requests, tok, level, load))
+            if engine.info().stats:
+                self.ledger.set_engine(self.run_id, engine.info().model_dump())
         finally:
             await engine.stop()
 

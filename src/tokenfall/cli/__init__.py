@@ -7,11 +7,11 @@ import sys
 import click
 import pydantic
 
-from tokenfall.cli import measure, levers, ledger, market, estimate, search, ttc  # isort: skip - the order of --help
+from tokenfall.cli import measure, levers, ledger, market, estimate, search, ttc, route  # isort: skip - the order of --help
 from tokenfall.cli.root import cli, err
 from tokenfall.errors import ExitCode, Interrupted, RunFailed, TokenfallError, VerdictNotMet
 
-COMMANDS = (measure, levers, ledger, market, estimate, search, ttc)  # each module registers its commands on import
+COMMANDS = (measure, levers, ledger, market, estimate, search, ttc, route)  # each module registers its commands on import
 
 
 _FLAG_OF = {"warmup_requests": "--warmup", "shared_prefix_tokens": "--shared-prefix", "ttft_s": "--slo ttft",

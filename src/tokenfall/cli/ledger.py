@@ -64,6 +64,11 @@ def show(ctx, run_id, as_json):
 
             ttc.print_ttc(out, run)
         return
+    if run.kind == "route" and run.summary is not None:
+        from tokenfall.report import route
+
+        route.print_route(out, run)
+        return
     console.print_bench(out, run)
     console.print_bench_details(out, run)
     console.print_quality(out, quality)

@@ -15,6 +15,7 @@ ENGINES = Registry("engine", {
     "llamacpp": "tokenfall.engines.llamacpp:LlamaCppEngine",
     "openai": "tokenfall.engines.openai:OpenAIEngine",
     "transformers": "tokenfall.engines.transformers:TransformersEngine",
+    "routed": "tokenfall.routing.engine:RoutedEngine",  # two engines behind a router: the routing room's
 })
 
 

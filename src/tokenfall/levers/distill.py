@@ -1,6 +1,7 @@
 """Distillation: train a student (typically a pruned model) to match a teacher's next-token distributions
 on a corpus — forward KL at a temperature (Hinton et al.), plus optional next-token cross-entropy — with
-torch on the CPU, then write the student back to GGUF. Without a corpus it trains on the docstrings of
+torch on the CPU, then write the student back to GGUF. Without a teacher it is continued training on the
+corpus with the cross-entropy alone (a specialist when the general model has another tokenizer). Without a corpus it trains on the docstrings of
 Python's standard library (train split), which makes the result a small specialist for that domain.
 
 Training checkpoints itself (weights, optimizer, step, data order) beside the output every minute and on
@@ -71,7 +72,8 @@ class Distill:
 
     class Options(BaseModel):
         model_config = ConfigDict(extra="forbid")
-        teacher: str = Field(description="teacher GGUF (e.g. the unpruned float reference); its tokenizer must match")
+        teacher: str | None = Field(None, description="teacher GGUF (e.g. the unpruned float reference); its tokenizer must match. "
+                                    "None: no KL term, the cross-entropy on the corpus alone (--ce-weight > 0)")
         corpus: list[str] | None = Field(None, description="training text files (default: the standard library's docstrings, train split)")
         steps: int = Field(200, ge=1, description="optimizer steps")
         minutes: float | None = Field(None, gt=0, description="stop training after this many minutes, even before `steps`")
@@ -90,19 +92,29 @@ class Distill:
         key = hashlib.sha256(json.dumps(options.model_dump(), sort_keys=True).encode()).hexdigest()[:8]
         return f"{stem(model)}.{out_type_of(model, options.out_type).upper()}.distill-{key}.gguf"
 
+    def teacher_of(self, model: ModelInfo, options: Options) -> ModelInfo | None:
+        """The teacher, checked: a GGUF with the student's tokenizer; None for cross-entropy-only training."""
+        if options.teacher is None:
+            if not options.ce_weight:
+                raise TokenfallError("distillation without a teacher trains on the corpus alone: give --ce-weight > 0 (e.g. 1)")
+            return None
+        info = resolve(options.teacher)
+        if info.kind != "gguf":
+            raise TokenfallError(f"teacher '{options.teacher}' must be a GGUF file")
+        if tokenizers.vocab_digest(tokenizers.load(model)) != tokenizers.vocab_digest(tokenizers.load(info)):
+            raise TokenfallError(f"teacher '{options.teacher}' has another tokenizer than the student; distillation matches "
+                                 "next-token distributions token by token, so it needs the same one (or train without "
+                                 "a teacher, on the cross-entropy alone)")
+        return info
+
     def apply(self, model: ModelInfo, dst: Path, options: Options, progress=None) -> Path:
         import torch
 
         check_torch_arch(model.architecture, f"changed by lever '{self.name}'")
-        teacher_info = resolve(options.teacher)
-        if teacher_info.kind != "gguf":
-            raise TokenfallError(f"teacher '{options.teacher}' must be a GGUF file")
-        if tokenizers.vocab_digest(tokenizers.load(model)) != tokenizers.vocab_digest(tokenizers.load(teacher_info)):
-            raise TokenfallError(f"teacher '{options.teacher}' has another tokenizer than the student; distillation matches "
-                                 "next-token distributions token by token, so it needs the same one")
+        teacher_info = self.teacher_of(model, options)
         torch.manual_seed(options.seed)
         student, tok = load_hf(model)
-        teacher, _ = load_hf(teacher_info)
+        teacher = load_hf(teacher_info)[0].eval() if teacher_info else None
         data = corpus_windows(tok, options.corpus, options.seq_len)
         params = [p for n, p in student.named_parameters() if options.train_embeddings or "embed_tokens" not in n and "lm_head" not in n]
         for p in student.parameters():
@@ -115,7 +127,7 @@ class Distill:
             opt, lambda s: min(1.0, (s + 1) / warm) * (0.55 + 0.45 * math.cos(math.pi * min(s, options.steps) / options.steps)))
 
         ckpt = dst.with_name(f".{dst.name}.ckpt")
-        key = hashlib.sha256(json.dumps([model.sha256, teacher_info.sha256, options.model_dump()], sort_keys=True).encode()).hexdigest()
+        key = hashlib.sha256(json.dumps([model.sha256, teacher_info and teacher_info.sha256, options.model_dump()], sort_keys=True).encode()).hexdigest()
         step, losses, elapsed = 0, [], 0.0
         if ckpt.is_file():
             state = torch.load(ckpt, weights_only=False)
@@ -132,7 +144,6 @@ class Distill:
             os.replace(tmp, ckpt)
 
         student.train()
-        teacher.eval()
         bf16 = options.precision == "bf16" or options.precision == "auto" and torch.ops.mkldnn._is_mkldnn_bf16_supported()
         budget = options.minutes * 60 if options.minutes else float("inf")
         last_save, start = time.monotonic(), time.monotonic() - elapsed
@@ -142,12 +153,12 @@ class Distill:
             while step < options.steps and time.monotonic() - start < budget:
                 ids = data[batch_order(len(data), step, options.batch, options.seed)]
                 with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-                    with torch.no_grad():
-                        t_logits = teacher(ids).logits
                     out = student(ids, labels=ids if options.ce_weight else None)
-                    loss = kd_loss(out.logits, t_logits, options.temperature)
-                    if options.ce_weight:
-                        loss = loss + options.ce_weight * out.loss
+                    loss = options.ce_weight * out.loss if options.ce_weight else 0.0
+                    if teacher is not None:
+                        with torch.no_grad():
+                            t_logits = teacher(ids).logits
+                        loss = loss + kd_loss(out.logits, t_logits, options.temperature)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -168,7 +179,7 @@ class Distill:
         student.eval()
         tail = losses[-max(1, len(losses) // 10):]
         lin = lineage(model, self.name, options) | {
-            "teacher_sha256": teacher_info.sha256 or "", "precision": "bf16" if bf16 else "fp32", "steps_done": str(step), "train_seconds": f"{elapsed:.1f}",
+            "teacher_sha256": teacher_info.sha256 or "" if teacher_info else "", "precision": "bf16" if bf16 else "fp32", "steps_done": str(step), "train_seconds": f"{elapsed:.1f}",
             "tokens_seen": str(step * options.batch * options.seq_len), "loss_first": str(losses[0] if losses else ""),
             "loss_last": f"{sum(tail) / len(tail):.5f}" if tail else ""}
         path = write_torch(student, model, dst, lin, options.out_type)

@@ -20,7 +20,7 @@ import numpy as np
 from tokenfall.errors import TokenfallError
 from tokenfall.files import read_text
 from tokenfall.quality import datasets, synthetic
-from tokenfall.quality.scoring import Scorer, choice_loglik
+from tokenfall.quality.scoring import Scorer, choice_loglik, split_continuation
 from tokenfall.quality.stats import paired, wilson
 from tokenfall.registry import did_you_mean
 from tokenfall.types import Request, TaskResult, TaskSpec
@@ -134,19 +134,56 @@ def load(spec: TaskSpec) -> Task:
     return task
 
 
+def _sep(ctx: str, choice: str) -> str:
+    """A choice as it follows its context: after one space unless the context ends in whitespace."""
+    return " " + choice.lstrip(" ") if ctx and not ctx.endswith((" ", "\n")) else choice
+
+
+def _choice_lls(scorer: Scorer, task: Task) -> list[list[tuple[float, bool]]]:
+    return choice_loglik(scorer, [(ctx, [_sep(ctx, c) for c in choices]) for ctx, choices, _ in task.items])
+
+
+def _per_byte(ll, choices) -> list[float]:
+    return [x[0] / max(1, len(c.encode())) for x, c in zip(ll, choices)]
+
+
 def grade_choice(scorer: Scorer, task: Task) -> tuple[np.ndarray, dict[str, float]]:
     """acc: highest summed log-probability; acc_norm: highest per byte of the choice (lm-eval's)."""
-    sep = lambda ctx, c: " " + c.lstrip(" ") if ctx and not ctx.endswith((" ", "\n")) else c  # noqa: E731
-    lls = choice_loglik(scorer, [(ctx, [sep(ctx, c) for c in choices]) for ctx, choices, _ in task.items])
     acc, acc_norm, greedy = [], [], []
-    for (_, choices, answer), ll in zip(task.items, lls, strict=True):
-        raw = [x[0] for x in ll]
-        norm = [x[0] / max(1, len(c.encode())) for x, c in zip(ll, choices)]
-        acc.append(int(np.argmax(raw)) == answer)
-        acc_norm.append(int(np.argmax(norm)) == answer)
+    for (_, choices, answer), ll in zip(task.items, _choice_lls(scorer, task), strict=True):
+        acc.append(int(np.argmax([x[0] for x in ll])) == answer)
+        acc_norm.append(int(np.argmax(_per_byte(ll, choices))) == answer)
         greedy.append(ll[answer][1])
     metrics = {"acc": float(np.mean(acc)), "acc_norm": float(np.mean(acc_norm)), "greedy_match": float(np.mean(greedy))}
     return np.asarray(acc_norm if task.metric == "acc_norm" else acc), metrics
+
+
+def choice_details(scorer: Scorer, task: Task) -> tuple[np.ndarray, np.ndarray]:
+    """Per item: right under the task's metric, and the model's probability of its own pick — a softmax over
+    the choices' scores on the log-likelihood scale (acc_norm's per-byte scores times the mean choice length),
+    the confidence a cascade escalates on."""
+    ok, conf = [], []
+    for (_, choices, answer), ll in zip(task.items, _choice_lls(scorer, task), strict=True):
+        if task.metric == "acc_norm":
+            mean_bytes = float(np.mean([max(1, len(c.encode())) for c in choices]))
+            scores = np.asarray(_per_byte(ll, choices)) * mean_bytes
+        else:
+            scores = np.asarray([x[0] for x in ll])
+        p = np.exp(scores - scores.max())
+        p /= p.sum()
+        ok.append(int(np.argmax(scores)) == answer)
+        conf.append(float(p.max()))
+    return np.asarray(ok), np.asarray(conf)
+
+
+def choice_tokens(scorer: Scorer, task: Task) -> np.ndarray:
+    """Tokens scored per item: the context once and every choice after it (the scorer's own tokenizer)."""
+    enc = lambda s: scorer.encode(s, bos=True)  # noqa: E731
+    out = []
+    for ctx, choices, _ in task.items:
+        splits = [split_continuation(enc, ctx, _sep(ctx, c)) for c in choices]
+        out.append(len(splits[0][0]) + sum(len(k) for _, k in splits))
+    return np.asarray(out)
 
 
 _NUMBER = re.compile(r"-?\$?\d[\d,]*(?:\.\d+)?")

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from tokenfall.errors import TokenfallError
-from tokenfall.report import ttc
+from tokenfall.report import route, ttc
 from tokenfall.types import OptimizeSummary, Point, Run
 
 
@@ -193,6 +193,8 @@ def sections(run: Run) -> list[tuple[str, list[str], list[list]]]:
         return _optimize_sections(s)
     if run.kind == "ttc" and s is not None:
         return ttc.sections(run)
+    if run.kind == "route" and s is not None:
+        return route.sections(run)
     if run.kind == "bench":
         return [(f"bench run {run.id}", ["level", "ok/fail", "out tok/s", "TTFT p50 ms", "TPOT p50 ms", "$/M in", "$/M out"],
                  [[lv.label, f"{lv.requests_ok}/{lv.requests_failed}", _g(lv.output_tokens_per_s), _g((lv.ttft_s.p50 or 0) * 1e3),
@@ -322,8 +324,9 @@ def render(runs: list[Run], out_dir: str | Path) -> dict:
                     line = f"Chosen: {config_text(s.chosen)} (bench run {s.chosen.bench_run})"
                     body.append(f"<p>{html.escape(line)}</p>")
                     md += [line, ""]
-            if (run.kind == "optimize" and s is not None and s.baseline) or (run.kind == "ttc" and s is not None):
-                made = ttc.charts(run) if run.kind == "ttc" else charts(s, (run.config.get("gate") or {}).get("max_kld"))
+            if (run.kind == "optimize" and s is not None and s.baseline) or (run.kind in ("ttc", "route") and s is not None):
+                made = ({"ttc": ttc.charts, "route": route.charts}[run.kind](run) if run.kind != "optimize"
+                        else charts(s, (run.config.get("gate") or {}).get("max_kld")))
                 for c in made:
                     cid = f"{run.id}-{c['id']}"
                     specs.append((cid, _plotly_figure(c)))

@@ -13,6 +13,7 @@ from tokenfall.types.search import (
 )
 from tokenfall.types.queries import CurveConfig, EstimateConfig, ScaleConfig
 from tokenfall.types.ttc import Comparison, Problem, Searched, TtcConfig, TtcPoint, TtcSummary
+from tokenfall.types.routing import ModelSide, RouteConfig, RouteItem, RoutePoint, RouterCurve, RouteSummary
 from tokenfall.types.run import SUMMARY, Run, Summary
 
 __all__ = [
@@ -22,4 +23,5 @@ __all__ = [
     "Paired", "Point", "PriceSpec", "Pricing", "Prompts", "Quality", "Ratio", "Request", "RequestRecord", "Run", "SUMMARY", "Summary",
     "ScaleConfig", "Settings", "Slo", "Speculative", "Step", "SubRun", "TaskQuality", "TaskResult", "TaskSpec",
     "Comparison", "Problem", "Searched", "TtcConfig", "TtcPoint", "TtcSummary",
+    "ModelSide", "RouteConfig", "RouteItem", "RoutePoint", "RouterCurve", "RouteSummary",
 ]

@@ -10,11 +10,12 @@ from tokenfall.types.base import Model
 from tokenfall.types.quality import EvalSummary
 from tokenfall.types.search import OptimizeSummary
 from tokenfall.types.serving import LevelSummary
+from tokenfall.types.routing import RouteSummary
 from tokenfall.types.ttc import TtcSummary
 
-Summary = list[LevelSummary] | EvalSummary | OptimizeSummary | TtcSummary
+Summary = list[LevelSummary] | EvalSummary | OptimizeSummary | TtcSummary | RouteSummary
 # built once: a TypeAdapter compiles its validator, and the ledger parses every row it reads through one
-SUMMARY = {kind: TypeAdapter(t) for kind, t in (("bench", list[LevelSummary]), ("eval", EvalSummary), ("optimize", OptimizeSummary), ("ttc", TtcSummary))}
+SUMMARY = {kind: TypeAdapter(t) for kind, t in (("bench", list[LevelSummary]), ("eval", EvalSummary), ("optimize", OptimizeSummary), ("ttc", TtcSummary), ("route", RouteSummary))}
 
 
 class Run(Model):
@@ -22,7 +23,7 @@ class Run(Model):
     by kind: a bench run's levels, an eval summary, an optimize summary). `--json` prints this model."""
 
     id: str
-    kind: Literal["bench", "eval", "optimize", "ttc"]
+    kind: Literal["bench", "eval", "optimize", "ttc", "route"]
     created: float
     finished: float | None = None
     status: Literal["running", "complete", "incomplete", "failed"]

@@ -31,6 +31,7 @@ class EngineInfo(Model):
     options: dict = Field(default_factory=dict)
     model: ModelInfo
     buffers: dict[str, float] = Field(default_factory=dict)  # MiB of weights per llama.cpp buffer type (CPU_REPACK...)
+    stats: dict = Field(default_factory=dict)  # counters as the run ended (a routed engine: requests per model)
 
 
 class Request(Model):

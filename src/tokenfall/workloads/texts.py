@@ -58,40 +58,39 @@ def from_files(paths: list[str]) -> str:
     """Plain text files as they are; JSONL files contribute each line's "text" field."""
     parts = []
     for p in paths:
-        body = read_text(p, "text file")
-        if Path(p).suffix == ".jsonl":
-            for n, line in enumerate(body.splitlines(), 1):
-                if not line.strip():
-                    continue
-                try:
-                    parts.append(str(json.loads(line)["text"]))
-                except (json.JSONDecodeError, KeyError, TypeError) as e:
-                    raise TokenfallError(f"{p}:{n}: expected a JSON object with a \"text\" field ({type(e).__name__})") from e
-        else:
-            parts.append(body)
+        parts += _jsonl_texts(p) if Path(p).suffix == ".jsonl" else [read_text(p, "text file")]
     text = "\n\n".join(parts)
     if not text.strip():
         raise TokenfallError(f"text files {', '.join(paths)} are empty; fidelity needs text to score")
     return text
 
 
-def stdlib_docstrings(split: str, max_chars: int | None = None) -> str:
-    """A domain corpus found on every machine: the docstrings of this Python's standard library, read
-    with ``ast`` (nothing imported). Modules are split by a hash of their name, about one in eight
-    ``"heldout"``, the rest ``"train"``, so a distilled specialist is graded on text it never saw."""
-    import ast
+def _held_out(key: str) -> bool:
+    """About one in eight keys, by hash: stable across machines and runs, independent of order."""
     import hashlib
-    import sysconfig
 
+    return hashlib.sha256(key.encode()).digest()[0] % 8 == 0
+
+
+def _check_split(split: str) -> None:
     if split not in ("train", "heldout"):
         raise ValueError(f"split must be 'train' or 'heldout', not {split!r}")
+
+
+def stdlib_documents(split: str) -> list[str]:
+    """A domain corpus found on every machine: the docstrings (≥ 80 characters) of this Python's standard
+    library, read with ``ast`` (nothing imported). Modules are split by a hash of their name, about one in
+    eight ``"heldout"``, the rest ``"train"``, so a specialist is graded on text it never saw."""
+    import ast
+    import sysconfig
+
+    _check_split(split)
     root = Path(sysconfig.get_paths()["stdlib"])
-    parts, size = [], 0
+    docs = []
     for path in sorted(root.glob("*.py")) + sorted(root.glob("*/*.py")):
         if "test" in path.parts[-2:] or path.name.startswith("test"):
             continue
-        module = ".".join(path.relative_to(root).with_suffix("").parts)
-        if (hashlib.sha256(module.encode()).digest()[0] % 8 == 0) != (split == "heldout"):
+        if _held_out(".".join(path.relative_to(root).with_suffix("").parts)) != (split == "heldout"):
             continue
         try:
             tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -101,14 +100,41 @@ def stdlib_docstrings(split: str, max_chars: int | None = None) -> str:
             if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
                 doc = ast.get_docstring(node)
                 if doc and len(doc) >= 80:
-                    parts.append(doc)
-                    size += len(doc) + 2
-        if max_chars and size >= max_chars:
-            break
-    if not parts:
+                    docs.append(doc)
+    if not docs:
         raise TokenfallError(f"no standard-library docstrings found under {root}; pass your own corpus file")
-    text = "\n\n".join(parts)
+    return docs
+
+
+def stdlib_docstrings(split: str, max_chars: int | None = None) -> str:
+    text = "\n\n".join(stdlib_documents(split))
     return text[:max_chars] if max_chars else text
+
+
+def corpus_documents(paths: list[str], split: str) -> list[str]:
+    """A user's corpus as documents — a JSONL line's "text", else a blank-line-separated paragraph — split
+    like the default one: about one document in eight (by a hash of its text) held out, the rest for training."""
+    import re
+
+    _check_split(split)
+    docs = []
+    for p in paths:
+        if Path(p).suffix == ".jsonl":
+            docs += _jsonl_texts(p)
+        else:
+            docs += [d.strip() for d in re.split(r"\n\s*\n", read_text(p, "corpus file")) if d.strip()]
+    return [d for d in docs if _held_out(d) == (split == "heldout")]
+
+
+def _jsonl_texts(path: str) -> list[str]:
+    out = []
+    for n, line in enumerate(read_text(path, "text file").splitlines(), 1):
+        if line.strip():
+            try:
+                out.append(str(json.loads(line)["text"]))
+            except (json.JSONDecodeError, KeyError, TypeError) as e:
+                raise TokenfallError(f"{path}:{n}: expected a JSON object with a \"text\" field ({type(e).__name__})") from e
+    return out
 
 
 def stdlib_docstrings_file(split: str) -> Path:
