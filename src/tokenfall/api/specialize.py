@@ -12,17 +12,16 @@ import numpy as np
 
 from tokenfall import models
 from tokenfall.api.levers import _price, apply_lever
-from tokenfall.api.route import _answer, check_roles, general_tasks
+from tokenfall.api.route import _answer, check_roles, domain_task, general_tasks
 from tokenfall.errors import TokenfallError
 from tokenfall.files import write_text_atomic
 from tokenfall.levers.job import artifact_dir
 from tokenfall.models import tokenizers
 from tokenfall.progress import Progress, Silent
-from tokenfall.quality import domain
 from tokenfall.routing.job import paired_gap
 from tokenfall.routing.curves import wilson
 from tokenfall.types import RouteConfig
-from tokenfall.workloads.texts import corpus_documents, stdlib_documents
+from tokenfall.workloads.texts import corpus_documents
 
 
 def _train_file(corpus: list[str]) -> str:
@@ -48,8 +47,7 @@ def specialize(base_ref: str | None, general_ref: str, corpus: list[str] | None 
     base, large = models.resolve(base_ref), models.resolve(general_ref)
     check_roles(base, large)
     config = RouteConfig(small=base.path, large=large.path, corpus=corpus, items=items, general=general or [], seed=seed)
-    docs = stdlib_documents("heldout") if corpus is None else corpus_documents(corpus, "heldout")
-    task = domain.continuation_task(docs, items, seed)  # a corpus too small to split fails here, before training
+    task = domain_task(config)  # a corpus too small to split fails here, before training
     gen_tasks = general_tasks(config)
     same_vocab = tokenizers.vocab_digest(tokenizers.load(base)) == tokenizers.vocab_digest(tokenizers.load(large))
     options = {"ce_weight": 1.0, "lr": lr, "steps": steps, "minutes": minutes, "seed": seed,
